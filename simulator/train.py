@@ -9,6 +9,7 @@ the same load, and the scope sees the pulses whichever generator fired them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -50,3 +51,9 @@ class DeliveredTrain:
     @property
     def n_delivered(self) -> int:
         return int(self.delivered.sum())
+
+
+class TrainListener(Protocol):
+    """Anything that watches the load: the simulated scope, a test recorder."""
+
+    def on_train(self, train: DeliveredTrain) -> None: ...
