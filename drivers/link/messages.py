@@ -29,6 +29,7 @@ class MsgType(enum.IntEnum):
     FIRE = 0x14
     ABORT = 0x15
     CLEAR_FAULT = 0x16
+    GET_TRAIN = 0x17
     PULSE_SUMMARY = 0x20
     TRAIN_DONE = 0x21
     GET_WAVE = 0x22
@@ -306,6 +307,18 @@ class ClearFault(_Fixed):
 
 
 @dataclasses.dataclass(frozen=True)
+class GetTrain(_Fixed):
+    """Ask for the record of a train (0 = the last one); answered by TRAIN_DONE as a reply.
+
+    Lets a host that lost its link reconcile what was delivered.
+    """
+
+    TYPE = MsgType.GET_TRAIN
+    FORMAT = struct.Struct("<I")
+    train_id: int
+
+
+@dataclasses.dataclass(frozen=True)
 class PulseSummary(_Fixed):
     TYPE = MsgType.PULSE_SUMMARY
     FORMAT = struct.Struct("<IHHQIiiiiiII")
@@ -435,6 +448,7 @@ Message = (
     | Fire
     | Abort
     | ClearFault
+    | GetTrain
     | PulseSummary
     | TrainDone
     | GetWave
@@ -459,6 +473,7 @@ PAYLOAD_CLASSES: dict[int, type[Message]] = {
         Fire,
         Abort,
         ClearFault,
+        GetTrain,
         PulseSummary,
         TrainDone,
         GetWave,
