@@ -8,9 +8,17 @@ class CobsError(ValueError):
 
 
 def cobs_encode(data: bytes) -> bytes:
+    """Canonical COBS (Cheshire and Baker 1999).
+
+    A 254-byte zero-free run is a complete block; when the data ends right
+    after one, no empty block follows, so the wire matches other canonical
+    encoders (firmware, the golden vectors) byte for byte.
+    """
     out = bytearray()
     block = bytearray()
+    ended_on_full_block = False
     for byte in data:
+        ended_on_full_block = False
         if byte == 0:
             out.append(len(block) + 1)
             out += block
@@ -21,8 +29,10 @@ def cobs_encode(data: bytes) -> bytes:
                 out.append(255)
                 out += block
                 block.clear()
-    out.append(len(block) + 1)
-    out += block
+                ended_on_full_block = True
+    if not ended_on_full_block:
+        out.append(len(block) + 1)
+        out += block
     return bytes(out)
 
 

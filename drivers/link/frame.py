@@ -85,6 +85,9 @@ def decode_frame(raw: bytes) -> Frame:
     if len(raw) < HEADER_SIZE + CRC_SIZE:
         raise FrameError("bad_length", f"{len(raw)} bytes is shorter than a header and CRC")
     ver_flags, msg_type, session, seq, ref_seq, length = HEADER.unpack_from(raw)
+    if length > MAX_PAYLOAD:
+        # Short enough on the wire when the payload is mostly zeros, still illegal.
+        raise FrameError("oversize", f"header says {length} payload bytes, limit {MAX_PAYLOAD}")
     if len(raw) != HEADER_SIZE + length + CRC_SIZE:
         raise FrameError(
             "bad_length", f"header says {length} payload bytes, frame has {len(raw) - 14}"
