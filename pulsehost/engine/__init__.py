@@ -1,0 +1,1 @@
+"""The session engine: a state machine that delivers a plan train by train."""
