@@ -399,12 +399,13 @@ class WaveChunk:
     def unpack(cls, payload: bytes) -> WaveChunk:
         if len(payload) < cls.HEAD.size:
             raise PayloadError(f"WAVE_CHUNK payload is {len(payload)} bytes, shorter than header")
-        fields = cls.HEAD.unpack_from(payload)
-        n = fields[8]
+        train_id, pulse_idx, channel, fmt, offset, total, dt_ns, lsb, n, _ = cls.HEAD.unpack_from(
+            payload
+        )
         if n > MAX_WAVE_SAMPLES or len(payload) != cls.HEAD.size + 2 * n:
             raise PayloadError(f"WAVE_CHUNK says {n} samples but carries {len(payload)} bytes")
         samples = tuple(int(x) for x in np.frombuffer(payload, dtype="<i2", offset=cls.HEAD.size))
-        return cls(*fields[:8], samples=samples)
+        return cls(train_id, pulse_idx, channel, fmt, offset, total, dt_ns, lsb, samples)
 
 
 @dataclasses.dataclass(frozen=True)
