@@ -46,5 +46,6 @@ def check_transition(current: State, new: State) -> None:
     if new not in TRANSITIONS[current]:
         allowed = ", ".join(s.value for s in sorted(TRANSITIONS[current], key=lambda s: s.value))
         raise IllegalTransition(
-            f"{current.value} -> {new.value} is not allowed (from {current.value}: {allowed or 'none'})"
+            f"{current.value} -> {new.value} is not allowed "
+            f"(from {current.value}: {allowed or 'none'})"
         )
