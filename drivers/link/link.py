@@ -75,6 +75,9 @@ class FirmwareLink:
     Construct with `FirmwareLink.open(url)`; call `hello()` once, then
     `request()` for commands, `service()` from the control loop and
     `next_event()` to take acked events and other unsolicited frames.
+
+    `clock` stamps arrivals and the traffic log and schedules heartbeats and
+    the silence check; waits for replies always run on real time.
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class FirmwareLink:
         retries: int = RETRIES,
         link_timeout_s: float = LINK_TIMEOUT_S,
         heartbeat_period_s: float = HEARTBEAT_PERIOD_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> FirmwareLink:
         """Open a pyserial URL or device path: /dev/ttyUSB0, COM3, socket://…, loop://, a pty."""
         extra = {} if "://" in url else {"exclusive": True}
@@ -153,6 +157,7 @@ class FirmwareLink:
             retries=retries,
             link_timeout_s=link_timeout_s,
             heartbeat_period_s=heartbeat_period_s,
+            clock=clock,
         )
 
     # -- handshake and commands -------------------------------------------
@@ -165,7 +170,7 @@ class FirmwareLink:
         is caught once it boots.
         """
         hello = Frame(MsgType.HELLO, 0, 0, 0, Hello(1, 0, MAX_PAYLOAD, nonce).pack(), FLAG_ACK_REQ)
-        deadline = self._clock() + timeout_s
+        deadline = time.monotonic() + timeout_s
         first = True
         while True:
             self._raise_if_failed()
@@ -173,14 +178,14 @@ class FirmwareLink:
                 self._pending[0] = None
             self._send(hello if first else hello.with_flags(FLAG_ACK_REQ | FLAG_RETX))
             first = False
-            wait = max(0.0, min(2 * self.reply_deadline_s, deadline - self._clock()))
+            wait = max(0.0, min(2 * self.reply_deadline_s, deadline - time.monotonic()))
             got = self._await(0, wait)
             if got is not None and isinstance(got.message, HelloAck):
                 if got.message.nonce == nonce:
                     self._open_session(got)
                     return got
                 self._count("nonce_mismatch")
-            if self._clock() >= deadline:
+            if time.monotonic() >= deadline:
                 with self._cond:
                     self._pending.pop(0, None)
                 raise LinkLost(
@@ -226,7 +231,7 @@ class FirmwareLink:
                     if attempt:
                         self._count("retries")
                     self._send(frame if not attempt else frame.with_flags(FLAG_ACK_REQ | FLAG_RETX))
-                    got = self._await(seq, deadline)
+                    got = self._await(seq, deadline, until_failure=not overtake)
                     if got is not None:
                         return got
                     if self._failure is not None and not overtake:
@@ -356,14 +361,14 @@ class FirmwareLink:
         self._count("frames_sent")
         self._log("tx", wire, sent_at)
 
-    def _await(self, seq: int, timeout_s: float) -> Received | None:
-        end = self._clock() + timeout_s
+    def _await(self, seq: int, timeout_s: float, *, until_failure: bool = True) -> Received | None:
+        end = time.monotonic() + timeout_s
         with self._cond:
             while True:
                 got = self._pending.get(seq)
-                if got is not None or self._failure is not None:
+                if got is not None or (until_failure and self._failure is not None):
                     return got
-                left = end - self._clock()
+                left = end - time.monotonic()
                 if left <= 0:
                     return None
                 self._cond.wait(left)
