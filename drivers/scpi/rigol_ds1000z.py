@@ -240,9 +240,9 @@ class RigolDS1000Z(ScpiScope):
         depth = _memory_depth(setup.sample_rate_hz * timebase.scale * HORIZONTAL_DIVISIONS)
         with self.configuring("the capture set-up"):
             self.timebase_mode = "MAIN"
-            for number, channel in self.channels.items():
+            for number, unused in self.channels.items():
                 if number not in used:
-                    channel.display = False
+                    unused.display = False
             for channel in (setup.voltage, setup.current):
                 self._configure_channel(channel)
             self.timebase_scale = timebase.scale

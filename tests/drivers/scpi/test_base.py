@@ -113,9 +113,8 @@ def test_query_array_goes_through_query_binary_values() -> None:
 
 def test_truncated_block_raises_specifically_and_resyncs() -> None:
     exchanges = [(":WAV:DATA?", b"#41000" + b"\x07" * 300 + b"\n"), ("*CLS;*OPC?", "1")]
-    with Conversation(exchanges) as c:
-        with pytest.raises(TruncatedBlock) as caught:
-            ScpiInstrument(c).query_block(":WAV:DATA?")
+    with Conversation(exchanges) as c, pytest.raises(TruncatedBlock) as caught:
+        ScpiInstrument(c).query_block(":WAV:DATA?")
     assert caught.value.declared == 1000
     assert caught.value.received == 301  # the newline may be data while the block is open
     assert "short data block" in str(caught.value)
@@ -123,9 +122,9 @@ def test_truncated_block_raises_specifically_and_resyncs() -> None:
 
 
 def test_malformed_block_raises_specifically_and_resyncs() -> None:
-    with Conversation([(":WAV:DATA?", '-113,"Undefined header"'), ("*CLS;*OPC?", "1")]) as c:
-        with pytest.raises(MalformedBlock, match="not a data block"):
-            ScpiInstrument(c).query_block(":WAV:DATA?")
+    exchanges = [(":WAV:DATA?", '-113,"Undefined header"'), ("*CLS;*OPC?", "1")]
+    with Conversation(exchanges) as c, pytest.raises(MalformedBlock, match="not a data block"):
+        ScpiInstrument(c).query_block(":WAV:DATA?")
 
 
 def test_silence_is_a_timeout_with_advice_then_resync_on_a_socket() -> None:
@@ -152,16 +151,16 @@ def test_late_reply_is_discarded_by_the_resync(mocker) -> None:
 
 
 def test_timeout_on_vxi11_uses_device_clear() -> None:
-    with Conversation([("MEAS?", None), ("*CLS;*OPC?", "1")], VXI11) as c:
-        with pytest.raises(InstrumentTimeout):
-            ScpiInstrument(c).query("MEAS?")
+    conversation = Conversation([("MEAS?", None), ("*CLS;*OPC?", "1")], VXI11)
+    with conversation as c, pytest.raises(InstrumentTimeout):
+        ScpiInstrument(c).query("MEAS?")
     assert c.clears == 1
 
 
 def test_timeout_without_recovery_says_so() -> None:
-    with Conversation([("MEAS?", None), ("*CLS;*OPC?", None)]) as c:
-        with pytest.raises(InstrumentTimeout, match="did not recover"):
-            ScpiInstrument(c).query("MEAS?")
+    conversation = Conversation([("MEAS?", None), ("*CLS;*OPC?", None)])
+    with conversation as c, pytest.raises(InstrumentTimeout, match="did not recover"):
+        ScpiInstrument(c).query("MEAS?")
 
 
 def test_vanished_resource_is_instrument_lost(mocker) -> None:
