@@ -116,9 +116,13 @@ class Firmware:
 
     `deliver` is the load model (`LoadModel.deliver`), `summarize` its per-
     pulse summary, `publish` tells listeners (the bench's scope) what reached
-    the load, and `open_gate` gives judged ECG beats for gated trains. The
+    the load, `open_gate` gives judged ECG beats for gated trains and
+    `pair_known` says which electrode pairs are wired. The
     firmware's ids and link faults are seeded from `seed`; `time_scale`
     compresses charging, pulse periods and ECG beats but never a safety timer.
+    Trains are requested on the bench clock: firmware time plus `epoch_s`,
+    the bench-clock time at which the firmware booted. ECG gates are opened
+    on firmware time.
     """
 
     def __init__(
@@ -128,6 +132,7 @@ class Firmware:
         *,
         publish: Publish | None = None,
         open_gate: GateOpener | None = None,
+        pair_known: Callable[[tuple[int, int]], bool] | None = None,
         seed: int = 0,
         faults: Iterable[Fault] = (),
         time_scale: float = 1.0,
@@ -135,6 +140,7 @@ class Firmware:
         timings: Timings | None = None,
         clock: Callable[[], float] = time.monotonic,
         ids: IdSource | None = None,
+        epoch_s: float = 0.0,
     ) -> None:
         if time_scale <= 0:
             raise ValueError(f"time_scale must be positive, got {time_scale}")
@@ -144,8 +150,10 @@ class Firmware:
         self._summarize = summarize
         self._publish = publish or (lambda train: None)
         self._open_gate = open_gate
+        self._pair_known = pair_known or (lambda pair: True)
         self._time_scale = time_scale
         self._wall = clock
+        self._epoch_s = epoch_s
         seeds = np.random.SeedSequence([seed, FIRMWARE_STREAM])
         id_seed, line_seed = seeds.spawn(2)
         self._ids: IdSource = ids or SeededIds(id_seed)
@@ -450,6 +458,8 @@ class Firmware:
             return self._nak(result)
         if is_gated(params) and self._open_gate is None:
             return self._nak(Result.UNSUPPORTED)
+        if not self._pair_known((params.electrode_a, params.electrode_b)):
+            return self._nak(Result.OUT_OF_LIMITS)  # no electrode wired to that switch output
         self._params = params
         self._token = None  # a challenge for other parameters must not arm these
         self._status_now = True
@@ -700,22 +710,31 @@ class Firmware:
         if is_gated(params):
             assert self._open_gate is not None
             gated = plan_gated(self._open_gate(fire_s), fire_s, params, self.timings)
-            request = (
-                train_request(params, fire_s, gated.pulse_times_s) if gated.pulse_times_s else None
-            )
+            bench_times = tuple(t + self._epoch_s for t in gated.pulse_times_s)
+            request = train_request(params, fire_s, bench_times) if bench_times else None
             stream = True
         else:
-            request = train_request(params, fire_s)
+            request = train_request(params, fire_s + self._epoch_s)
             stream = (
                 params.period_us * 1e-6 >= self.timings.stream_min_period_s or params.count == 1
             )
-        train = self._deliver(request) if request is not None else None
+        train = None
         stats: Sequence[PulseStatsLike] = ()
-        if train is not None:
-            stats = self._summarize(train, params.v_tol_permille / 1000, params.i_limit_ma / 1000)
+        failed = False
+        if request is not None:
+            try:
+                train = self._deliver(request)
+                stats = self._summarize(
+                    train, params.v_tol_permille / 1000, params.i_limit_ma / 1000
+                )
+            except ValueError:
+                # The model refused the request: on hardware, a broken HV stage.
+                train, stats, failed = None, (), True
         self._waves = None  # sample records are kept until the next FIRE
-        self._run = TrainRun(train_id, params, fire_s, train, stats, gated, stream)
+        self._run = TrainRun(train_id, params, fire_s, train, stats, gated, stream, self._epoch_s)
         self._set_state(FwState.FIRING)
+        if failed:
+            self._fault(FaultCode.INTERNAL, wall, train_id)
 
     def _train_step(self, step: Step, wall: float) -> None:
         run = self._run

@@ -40,6 +40,8 @@ class PulseStatsLike(Protocol):
     @property
     def delivered(self) -> bool: ...
     @property
+    def start_s(self) -> float: ...
+    @property
     def width_s(self) -> float: ...
     @property
     def v_peak_v(self) -> float: ...
@@ -76,6 +78,7 @@ class TrainRun:
         stats: Sequence[PulseStatsLike],
         gated: GatedPlan | None,
         stream: bool,
+        epoch_s: float = 0.0,
     ) -> None:
         self.train_id = train_id
         self.params = params
@@ -84,6 +87,7 @@ class TrainRun:
         self.stats = tuple(stats)
         self.gated = gated
         self.stream = stream
+        self.epoch_s = epoch_s  # bench-clock time of the firmware's boot
         self.reported: list[PulseSummary] = []
         self.buffered: list[PulseSummary] = []
         self.flags_or = 0
@@ -98,7 +102,7 @@ class TrainRun:
         for k in range(n):
             if self.trip_index is not None and k > last_pulse:
                 break  # the trip suppresses the rest of the train
-            start = float(train.pulse_times_s[k]) if train is not None else fire_s
+            start = self.pulse_start(k)
             done_at = start + params.width_ns * 1e-9
             steps.append(Step(done_at, "pulse", k))
             end_s = max(end_s, done_at)
@@ -118,8 +122,9 @@ class TrainRun:
         return None
 
     def pulse_start(self, k: int) -> float:
+        """Nominal firmware time of pulse k (the model works on the bench clock)."""
         assert self.train is not None
-        return float(self.train.pulse_times_s[k])
+        return float(self.train.pulse_times_s[k]) - self.epoch_s
 
     def started_pulses(self, nominal_now: float) -> list[int]:
         """Pulses still queued whose start has passed: they complete even on ABORT."""
@@ -139,12 +144,14 @@ class TrainRun:
         flags = 0
         for name in stats.flags:
             flags |= FLAG_BITS.get(name, 0)
-        t_start_us = max(0, round(self.pulse_start(k) * 1e6))
         if not stats.delivered:
+            slot_us = max(0, round(self.pulse_start(k) * 1e6))
             return PulseSummary(
-                self.train_id, k, flags | PulseFlag.MISSING, t_start_us, 0, 0, 0, 0, 0, 0, 0,
+                self.train_id, k, flags | PulseFlag.MISSING, slot_us, 0, 0, 0, 0, 0, 0, 0,
                 r_to_pulse,
             )  # fmt: skip
+        # The measured start (50 % of the rising edge), jitter included.
+        t_start_us = max(0, round((stats.start_s - self.epoch_s) * 1e6))
         return PulseSummary(
             train_id=self.train_id,
             pulse_idx=k,
