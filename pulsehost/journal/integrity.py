@@ -150,15 +150,25 @@ def _parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     except UnicodeDecodeError as exc:
         return None, f"not valid UTF-8 at byte {exc.start + 1} of the line"
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON ({exc.msg} at column {exc.colno})"
+    except (ValueError, RecursionError) as exc:
+        return None, f"not valid journal JSON ({exc})"
     if not isinstance(document, dict):
         return None, "not a JSON object"
-    if canonical_json(document) != raw:
+    try:
+        canonical = canonical_json(document)
+    except ValueError:  # e.g. 1e999, which parses as infinity
+        return document, "holds a number outside the range of a double"
+    if canonical != raw:
         # Same data, different spelling (whitespace, key order, number format).
         return document, "not in canonical form: the line was re-written"
     return document, None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _check_document(
@@ -241,14 +251,22 @@ def _check_seal(document: dict[str, Any], key: bytes | None) -> tuple[SealStatus
 def _tail_problem(tail: bytes) -> str | None:
     """Why an unterminated last line is not a write cut short by a crash, or None.
 
-    A crash leaves a prefix of a line. A complete document followed by other
-    bytes (the final newline overwritten) is not a prefix of anything the
-    writer produces.
+    A crash leaves a prefix of a line, possibly ending inside a UTF-8 sequence.
+    A complete document followed by anything (the final newline overwritten)
+    is not a prefix of anything the writer produces.
     """
+    cut_inside_character = False
     try:
-        _, end = json.JSONDecoder().raw_decode(tail.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        text = tail.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.reason != "unexpected end of data":
+            return f"not valid UTF-8 at byte {exc.start + 1} of the line"
+        text = tail[: exc.start].decode("utf-8")
+        cut_inside_character = True
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
         return None
-    if end != len(tail.decode("utf-8")):
+    if end != len(text) or cut_inside_character:
         return "bytes follow the last document where a newline should be"
     return None
