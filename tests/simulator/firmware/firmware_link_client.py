@@ -25,11 +25,15 @@ from drivers.link.frame import (
 )
 from drivers.link.messages import (
     Ack,
+    ArmChallenge,
+    ArmConfirm,
+    ArmRequest,
     FwState,
     Heartbeat,
     Hello,
     HelloAck,
     MsgType,
+    SetParams,
     Status,
 )
 
@@ -132,9 +136,7 @@ class LinkClient:
         return ack
 
     def heartbeat(self, host_view: int = FwState.IDLE) -> None:
-        self.send(
-            MsgType.HEARTBEAT, Heartbeat(host_view, 0, 0, 0).pack(), flags=0
-        )
+        self.send(MsgType.HEARTBEAT, Heartbeat(host_view, 0, 0, 0).pack(), flags=0)
 
     def start_heartbeat(self) -> None:
         self._heartbeat_on.set()
@@ -173,10 +175,12 @@ class LinkClient:
 
     def reply_to(self, seq: int, timeout: float = WAIT_S) -> Frame:
         return self.wait_for(
-            lambda f: f.is_response
-            and f.ref_seq == seq
-            and f.session == self.session
-            and f.msg_type != MsgType.HELLO_ACK,
+            lambda f: (
+                f.is_response
+                and f.ref_seq == seq
+                and f.session == self.session
+                and f.msg_type != MsgType.HELLO_ACK
+            ),
             timeout,
         )
 
@@ -236,6 +240,38 @@ class LinkClient:
             self.heartbeat()
             self._last_beat = time.monotonic()
             time.sleep(0.05)
+
+
+def params(
+    amplitude_v: float = 400.0,
+    count: int = 8,
+    period_us: int = 1_000_000,
+    width_ns: int = 100_000,
+    i_limit_a: float = 20.0,
+    options: int = 0,
+) -> SetParams:
+    return SetParams(
+        amplitude_mv=round(amplitude_v * 1000),
+        width_ns=width_ns,
+        count=count,
+        options=options,
+        period_us=period_us,
+        i_limit_ma=round(i_limit_a * 1000),
+        v_tol_permille=100,
+    )
+
+
+def arm(client: LinkClient, p: SetParams) -> ArmChallenge:
+    """SET_PARAMS, ARM_REQUEST, ARM_CONFIRM, then wait for ARMED; returns the challenge."""
+    reply = client.command(MsgType.SET_PARAMS, p.pack())
+    assert reply.msg_type == MsgType.ACK, Ack.unpack(reply.payload)
+    reply = client.command(MsgType.ARM_REQUEST, ArmRequest(p.param_hash).pack())
+    assert reply.msg_type == MsgType.ARM_CHALLENGE
+    challenge = ArmChallenge.unpack(reply.payload)
+    reply = client.command(MsgType.ARM_CONFIRM, ArmConfirm(challenge.token, p.param_hash).pack())
+    assert reply.msg_type == MsgType.ACK, Ack.unpack(reply.payload)
+    client.wait_status(lambda s: s.state == FwState.ARMED)
+    return challenge
 
 
 def open_port(url: str) -> serial.SerialBase:
