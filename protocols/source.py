@@ -127,6 +127,7 @@ def _scan(text: str) -> list[tuple[str, int]]:
                 name = _join_key(header.group(1))
                 array_counts[name] = array_counts.get(name, 0) + 1
                 prefix = f"{name}[{array_counts[name]}]"
+                entries.append((name, number))  # the array as a whole: its first block
                 entries.append((prefix, number))
                 continue
             header = _HEADER_TABLE.match(line)
