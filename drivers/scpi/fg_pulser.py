@@ -190,11 +190,12 @@ class FunctionGeneratorPulser:
             problems.append(f"burst reads {held.count} pulses, state {held.burst}")
         if problems:
             raise InstrumentError(f"{fg.label} does not hold the requested pulse", tuple(problems))
+        # Rounded to 1 µV and 1 ps: finer digits are float noise of the unit conversion.
         self._held = dataclasses.replace(
             params,
-            amplitude_v=held.high_v * self._amp.gain,
-            width_us=held.width_s * 1e6,
-            period_us=held.period_s * 1e6,
+            amplitude_v=round(held.high_v * self._amp.gain, 6),
+            width_us=round(held.width_s * 1e6, 6),
+            period_us=round(held.period_s * 1e6, 6),
             count=held.count,
         )
         self._held_hash = held.hash

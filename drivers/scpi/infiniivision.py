@@ -12,8 +12,6 @@ explicitly, and scaled by the preamble (`keysight_waveform`).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from drivers.errors import InstrumentError, InstrumentTimeout
@@ -30,7 +28,7 @@ from drivers.scpi.properties import (
     parse_keyword,
 )
 from drivers.scpi.scope import QUANTITY_UNITS, ScpiScope
-from drivers.scpi.scope_plan import plan_horizontal, plan_vertical
+from drivers.scpi.scope_plan import plan_horizontal, plan_vertical, points_needed
 from drivers.scpi.waveforms import Preamble, keysight_waveform
 from drivers.values import Capture, ScopeChannel, ScopeSetup, Waveform
 
@@ -283,7 +281,7 @@ class InfiniiVision(ScpiScope):
             self.waveform_byte_order = "LSBF"
             self.waveform_unsigned = True
             self.waveform_points_mode = "RAW"
-            self.waveform_points = max(MIN_POINTS, math.ceil(setup.sample_rate_hz * window))
+            self.waveform_points = max(MIN_POINTS, points_needed(setup.sample_rate_hz, window))
         self.points = self.waveform_points
         self._setup = setup
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from drivers.errors import InstrumentError, InstrumentTimeout
 from drivers.scpi.base import ScpiChannel
+from drivers.scpi.errors import InvalidSetting
 from drivers.scpi.properties import (
     Boolean,
     Choices,
@@ -31,7 +32,7 @@ from drivers.scpi.properties import (
     parse_keyword,
 )
 from drivers.scpi.scope import QUANTITY_UNITS, ScpiScope
-from drivers.scpi.scope_plan import plan_horizontal, plan_vertical
+from drivers.scpi.scope_plan import plan_horizontal, plan_vertical, points_needed
 from drivers.scpi.waveforms import Preamble, rigol_waveform
 from drivers.values import Capture, ScopeChannel, ScopeSetup, Waveform
 
@@ -228,6 +229,17 @@ class RigolDS1000Z(ScpiScope):
         validator=IntRange(1, MAX_MEMORY),
     )
 
+    def check_setup(self, setup: ScopeSetup) -> None:
+        """As for any scope, and the probe ratios must be among the DS1000Z's fixed ones."""
+        super().check_setup(setup)
+        for channel in (setup.voltage, setup.current):
+            if not any(math.isclose(channel.units_per_volt, r) for r in PROBE_RATIOS):
+                raise InvalidSetting(
+                    f"{self.label} cannot capture this set-up: probe ratio "
+                    f"{channel.units_per_volt:g} on channel {channel.number} is not one of "
+                    f"{', '.join(f'{r:g}' for r in PROBE_RATIOS)}"
+                )
+
     def configure(self, setup: ScopeSetup) -> None:
         """Two channels on (the others off), timebase, depth, trigger, RAW BYTE reads."""
         self.check_setup(setup)
@@ -237,7 +249,9 @@ class RigolDS1000Z(ScpiScope):
             setup.pre_trigger_s, setup.post_trigger_s, HORIZONTAL_DIVISIONS, steps_125=True
         )
         used = (setup.voltage.number, setup.current.number)
-        depth = _memory_depth(setup.sample_rate_hz * timebase.scale * HORIZONTAL_DIVISIONS)
+        depth = _memory_depth(
+            points_needed(setup.sample_rate_hz, timebase.scale * HORIZONTAL_DIVISIONS)
+        )
         with self.configuring("the capture set-up"):
             self.timebase_mode = "MAIN"
             for number, unused in self.channels.items():
@@ -320,7 +334,7 @@ class RigolDS1000Z(ScpiScope):
         return rigol_waveform(preamble, codes, channel.quantity, QUANTITY_UNITS[channel.quantity])
 
 
-def _memory_depth(points: float) -> int:
+def _memory_depth(points: int) -> int:
     """The smallest two-channel depth holding `points`, else the largest."""
     depths = MEMORY_DEPTHS[2]
-    return next((d for d in depths if d >= math.ceil(points)), depths[-1])
+    return next((d for d in depths if d >= points), depths[-1])

@@ -60,3 +60,8 @@ def at_least_125(value: float) -> float:
         if step >= value * (1 - 1e-9):
             return float(f"{step:.6g}")
     return 10.0 * decade  # unreachable: 10·decade exceeds value
+
+
+def points_needed(sample_rate_hz: float, window_s: float) -> int:
+    """Samples to cover `window_s` at `sample_rate_hz`, ignoring float noise in the product."""
+    return max(1, math.ceil(sample_rate_hz * window_s * (1 - 1e-9)))
