@@ -17,6 +17,7 @@ import tty
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from drivers.link.frame import FLAG_ACK_REQ, FLAG_RESP, Frame, FrameDecoder, to_wire
 from drivers.link.messages import (
@@ -45,7 +46,7 @@ class Step:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def hello_ack(nonce: int, *, session: int = SESSION, serial: str = SERIAL, **over: int) -> HelloAck:
+def hello_ack(nonce: int, *, session: int = SESSION, serial: str = SERIAL, **over: Any) -> HelloAck:
     fields: dict[str, int] = {
         "version": 1,
         "rsv": 0,
@@ -102,7 +103,9 @@ class ScriptedPeer:
         self._decoder = FrameDecoder()
         self._partial = bytearray()
         self._seq = 0
-        self._lock = threading.Lock()
+        # Re-entrant: a seq is allocated and its frame written under one hold, so the
+        # periodic STATUS can never overtake a frame with an older seq.
+        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._status_period_s = status_period_s
         self._thread = threading.Thread(target=self._run, name="scripted-peer", daemon=True)
@@ -127,7 +130,7 @@ class ScriptedPeer:
             self.steps.append(step)
         return step
 
-    def expect_hello(self, **over: int) -> Step:
+    def expect_hello(self, **over: Any) -> Step:
         def respond(frame: Frame) -> list[bytes]:
             nonce = decode_payload(frame.msg_type, frame.payload).nonce  # type: ignore[union-attr]
             return [self.reply_wire(frame, hello_ack(nonce, session=self.session, **over), seq=0)]
@@ -174,8 +177,17 @@ class ScriptedPeer:
 
     def send(self, message: Message, **kw: int) -> Frame:
         """Send an unsolicited frame (acked event by default) and return it."""
-        frame = self.frame(message, **kw)
-        self.write(to_wire(frame))
+        with self._lock:
+            frame = self.frame(message, **kw)
+            self.write(to_wire(frame))
+        return frame
+
+    def send_acked(self, message: Message) -> Frame:
+        """Send an acked event and expect the host's ACK for it."""
+        with self._lock:
+            frame = self.frame(message)
+            self.expect_ack_of(frame)
+            self.write(to_wire(frame))
         return frame
 
     def send_frame(self, frame: Frame) -> None:
@@ -198,9 +210,16 @@ class ScriptedPeer:
             time.sleep(0.005)
         self.raise_errors()
 
+    def wait_until(self, condition: Callable[[], object], timeout_s: float = 2.0) -> None:
+        """Block until `condition()` is true (frames the host wrote may still be in the pty)."""
+        end = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < end, "the peer never saw what the test waited for"
+            time.sleep(0.005)
+
     def verify(self) -> None:
         """Fail on unused exchanges, unexpected frames or half-framed bytes."""
-        self.raise_errors()
+        self.wait_steps(2.0)  # frames the host already wrote may still be in the pty
         with self._lock:
             left = [s.msg_type.name for s in self.steps]
             unexpected = [MsgType(f.msg_type).name for f in self.unexpected]
@@ -278,16 +297,15 @@ class ScriptedPeer:
             step.check(frame)
         step.seen = frame
         respond = step.respond
-        if respond is None:
-            out: Iterable[bytes] = ()
-        elif callable(respond):
-            out = respond(frame) or ()
-        else:
-            kind = Nak if isinstance(respond, Nak) else type(respond)
-            assert kind.TYPE == respond.TYPE
-            out = [self.reply_wire(frame, respond)]
-        for wire in out:
-            self.write(wire)
+        with self._lock:
+            if respond is None:
+                out: Iterable[bytes] = ()
+            elif callable(respond):
+                out = respond(frame) or ()
+            else:
+                out = [self.reply_wire(frame, respond)]
+            for wire in out:
+                self.write(wire)
         step.done.set()
 
 

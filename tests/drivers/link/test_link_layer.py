@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 import serial
-from firmware_peer import SESSION, ScriptedPeer, ack, hello_ack, status
 
 from drivers.errors import LinkLost
 from drivers.link.frame import FLAG_ACK_REQ, FLAG_RESP, FLAG_RETX, Frame, to_wire
@@ -21,6 +20,7 @@ from drivers.link.messages import (
     TrainDone,
     decode_payload,
 )
+from tests.drivers.link.firmware_peer import SESSION, ScriptedPeer, ack, hello_ack, status
 
 pytestmark = pytest.mark.timeout(20)
 
