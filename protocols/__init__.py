@@ -11,6 +11,7 @@ Imports only the standard library (the package may also use numpy, and never
 imports drivers, simulator or pulsehost).
 """
 
+from protocols.bundled import list_needle_examples, list_presets
 from protocols.compatibility import check_plan
 from protocols.drug import DrugTiming, DrugWindow
 from protocols.ecg import EcgSettings
@@ -26,7 +27,6 @@ from protocols.errors import PlanRefused, ProtocolError
 from protocols.layout import Electrode
 from protocols.needles import Needle, NeedleSet, load_needles
 from protocols.plan import Plan, Train, make_plan
-from protocols.presets import list_needle_examples, list_presets
 from protocols.problems import Problem
 from protocols.protocol import Delivery, TreatmentProtocol, load_protocol
 from protocols.source import SourceFile

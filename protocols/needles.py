@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocols.bundled import resolve_needles
 from protocols.electrode import ACTIVE_LENGTH_MM, NEEDLE_DIAMETER_MM
 from protocols.fields import TableReader
-from protocols.presets import resolve_needles
 from protocols.source import SourceFile, read_toml
 
 COORDINATE_MM = 1000.0  # |x|, |y|, |z| bound: a typo guard, far beyond any body

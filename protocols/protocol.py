@@ -17,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from protocols.bundled import resolve_protocol
 from protocols.drug import DrugTiming, read_drug
 from protocols.ecg import EcgSettings, read_ecg
 from protocols.electrode import ElectrodeGeometry, Limits, read_electrode, read_limits
 from protocols.fields import TableReader, fmt
-from protocols.presets import resolve_protocol
 from protocols.source import SourceFile, read_toml
 from protocols.thresholds import CheckThresholds, read_checks
 from protocols.tissue import Tissue, read_tissue

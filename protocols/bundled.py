@@ -1,4 +1,4 @@
-"""The presets shipped as package data, and turning "an id or a path" into a file.
+"""The presets and example needles files shipped as package data, and id-or-path lookup.
 
 A protocol argument is a path when it names an existing file or looks like one
 (it has a directory part or ends in `.toml`); otherwise it is a preset id, the
