@@ -141,17 +141,18 @@ def read_electrode(
     return geometry
 
 
-def _spacing(reader: TableReader, key: str, limits: Limits, value: float | None = None) -> float:
-    span = (
-        f"accepted {fmt(limits.min_spacing_mm)} to {fmt(limits.max_spacing_mm)} mm (from [limits])"
-    )
-    if value is None:
-        value = reader.number(key, "mm", 0.0, 1000.0, above=True)
-        if not limits.min_spacing_mm <= value <= limits.max_spacing_mm:
-            raise reader.error(key, f"{fmt(value)} mm is out of range: {span}")
-    elif not limits.min_spacing_mm <= value <= limits.max_spacing_mm:
-        reader.has(key)
-        raise reader.error(key, f"requested {fmt(value)} mm is out of range: {span}")
+def _spacing(
+    reader: TableReader, key: str, limits: Limits, requested: float | None = None
+) -> float:
+    """A spacing from the file, or `requested` (an override of it), within the limits."""
+    value = reader.number(key, "mm", 0.0, 1000.0, above=True) if requested is None else requested
+    if not limits.min_spacing_mm <= value <= limits.max_spacing_mm:
+        told = "requested " if requested is not None else ""
+        raise reader.error(
+            key,
+            f"{told}{fmt(value)} mm is out of range: accepted {fmt(limits.min_spacing_mm)} "
+            f"to {fmt(limits.max_spacing_mm)} mm (from [limits])",
+        )
     return value
 
 

@@ -126,14 +126,10 @@ def load_protocol(
     sources = head.texts("sources", min_items=1)
     head.finish("in [protocol]")
 
-    delivery_table = root.table("delivery")
-    delivery = _read_delivery(delivery_table, rate_hz)
-
-    limits_table = root.table("limits")
-    limits = read_limits(limits_table, delivery.field_v_per_cm)
-
-    electrode_table = root.table("electrode")
-    electrode = read_electrode(electrode_table, limits, gap_mm)
+    # Order matters: limits depend on the field ratio, the electrode on the limits.
+    delivery = _read_delivery(root.table("delivery"), rate_hz)
+    limits = read_limits(root.table("limits"), delivery.field_v_per_cm)
+    electrode = read_electrode(root.table("electrode"), limits, gap_mm)
 
     checks = read_checks(root.optional_table("checks"))
     tissue_block = read_tissue(root.optional_table("tissue"), root, tissue)
