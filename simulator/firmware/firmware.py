@@ -323,9 +323,13 @@ class Firmware:
             else:
                 self._dropped += 1
             return
-        self._last_rx = wall
         if frame.is_retransmission:
             self._retx_seen += 1
+        if not frame.is_response:
+            # Only what the host's control loop originates feeds the watchdog: a
+            # reader thread that still acknowledges events must not keep HV up
+            # for a host whose control loop has stalled.
+            self._last_rx = wall
         if frame.msg_type == MsgType.HEARTBEAT:
             return
         if frame.is_response:
@@ -378,9 +382,9 @@ class Firmware:
 
     def _start_session(self, nonce: int, wall: float) -> None:
         previous = self._session
-        session = self._ids.session_id()
-        while session in (0, previous):
-            session = self._ids.session_id()
+        session = self._ids.session_id() & 0xFFFF
+        if session in (0, previous):
+            session = (session % 0xFFFF) + 1  # never 0, never the session just ended
         self._session = session
         self.sessions_started += 1
         self._hello_nonce = nonce

@@ -67,7 +67,8 @@ def make_rig(serial_kind: str) -> Iterator[MakeRig]:
         **firmware_kw: Any,
     ) -> FirmwareRig:
         parsed = parse_faults(faults)
-        model = LoadModel(ModelConfig(tissue=tissue(tissue_name)), seed=seed, faults=parsed)
+        config = ModelConfig(tissue=tissue(tissue_name))
+        model = LoadModel(config, seed=seed, faults=parsed)
         published: list[Any] = []
         firmware = Firmware(
             model.deliver,
@@ -76,6 +77,7 @@ def make_rig(serial_kind: str) -> Iterator[MakeRig]:
             seed=seed,
             faults=parsed,
             time_scale=time_scale,
+            pair_known=lambda pair: pair in config.pairs or pair[::-1] in config.pairs,
             **firmware_kw,
         )
         transport: FirmwareTransport = (

@@ -126,10 +126,9 @@ class LinkClient:
         self.write(to_wire(frame.with_flags(frame.flags | FLAG_RETX)))
 
     def hello(self, nonce: int = 0x12345678) -> HelloAck:
-        frame = self.send(MsgType.HELLO, Hello(1, 0, 1024, nonce).pack(), seq=0, session=0)
-        reply = self.wait_for(
-            lambda f: f.msg_type == MsgType.HELLO_ACK and f.ref_seq == frame.seq, start=0
-        )
+        start = self.mark()
+        self.send(MsgType.HELLO, Hello(1, 0, 1024, nonce).pack(), seq=0, session=0)
+        reply = self.wait_for(lambda f: f.msg_type == MsgType.HELLO_ACK, start=start)
         ack = HelloAck.unpack(reply.payload)
         self.session = ack.session
         self.seq = 0
