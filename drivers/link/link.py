@@ -58,6 +58,9 @@ HEARTBEAT_PERIOD_S = 0.100
 READ_SLICE_S = 0.01
 # Firmware event seqs remembered for de-duplication (the firmware retries 3 times).
 RECENT_EVENTS = 64
+# How far behind the newest firmware seq a retried acked event may be: its
+# four sends span 200 ms, in which STATUS and replies use a handful of seqs.
+RETRY_WINDOW = 256
 
 
 @dataclass(frozen=True)
@@ -460,16 +463,17 @@ class FirmwareLink:
         if frame.is_response:
             self._on_reply(got)
             return
-        if frame.seq in self._recent:
+        if frame.wants_ack and frame.seq in self._recent:
             self._count("duplicate")
-            if frame.wants_ack:
-                self._ack(frame)
+            self._ack(frame)
             return
-        if self._highest_fw_seq is not None and not seq_newer(frame.seq, self._highest_fw_seq):
+        if not self._fresh(frame):
             self._count("stale")
             return
-        self._highest_fw_seq = frame.seq
-        self._recent.append(frame.seq)
+        if self._highest_fw_seq is None or seq_newer(frame.seq, self._highest_fw_seq):
+            self._highest_fw_seq = frame.seq
+        if frame.wants_ack:
+            self._recent.append(frame.seq)
         if isinstance(message, Status):
             with self._cond:
                 self._time.add(message.fw_time_us, now)
@@ -480,6 +484,19 @@ class FirmwareLink:
             self._ack(frame)
         self._count("events")
         self._events.put(got)
+
+    def _fresh(self, frame: Frame) -> bool:
+        """Newer than anything seen, or a recent acked event resent after newer frames.
+
+        The firmware keeps one acked event in flight and retries it under its
+        first seq while STATUS and replies go on counting, so a retry whose
+        first copy was lost arrives "older" and must still be taken.
+        """
+        highest = self._highest_fw_seq
+        if highest is None or seq_newer(frame.seq, highest):
+            return True
+        behind = (highest - frame.seq) & 0xFFFF
+        return frame.wants_ack and behind <= RETRY_WINDOW
 
     def _on_handshake_frame(self, got: Received) -> None:
         frame = got.frame

@@ -211,18 +211,46 @@ def test_duplicate_event_is_acked_again_but_delivered_once(peer: ScriptedPeer) -
         link.close()
 
 
-def test_older_event_is_stale(peer: ScriptedPeer) -> None:
+def test_older_status_is_stale(peer: ScriptedPeer) -> None:
     link = connected(peer)
     try:
-        newer = peer.frame(pulse(idx=0), seq=10)
-        older = peer.frame(pulse(idx=1), seq=9)
+        peer.send(status(fw_time_us=3_000_000), flags=0, seq=10)
+        peer.send(status(fw_time_us=2_000_000), flags=0, seq=9)
+        peer.wait_until(lambda: link.stats().get("stale", 0) == 1)
+        assert link.status_count == 1
+        assert link.last_status is not None and link.last_status.frame.seq == 10
+        peer.verify()
+    finally:
+        link.close()
+
+
+def test_event_far_behind_is_stale(peer: ScriptedPeer) -> None:
+    link = connected(peer)
+    try:
+        newer = peer.frame(pulse(idx=0), seq=1000)
         peer.expect_ack_of(newer)
         peer.send_frame(newer)
-        peer.send_frame(older)
+        peer.send(pulse(idx=1), seq=500)
         peer.wait_steps()
         assert link.next_event(1.0) is not None
-        assert link.next_event(0.1) is None
-        assert link.stats()["stale"] == 1
+        peer.wait_until(lambda: link.stats().get("stale", 0) == 1)
+        assert link.next_event(0.0) is None
+        peer.verify()
+    finally:
+        link.close()
+
+
+def test_retried_event_behind_a_newer_status_is_taken(peer: ScriptedPeer) -> None:
+    # The first copy of event 10 was lost on the line; STATUS 11 went out before the retry.
+    link = connected(peer)
+    try:
+        retry = peer.frame(pulse(), seq=10, flags=FLAG_ACK_REQ | FLAG_RETX)
+        peer.expect_ack_of(retry)
+        peer.send(status(), flags=0, seq=11)
+        peer.send_frame(retry)
+        got = link.next_event(2.0)
+        assert got is not None and got.message == pulse()
+        assert link.last_fw_seq == 11
         peer.verify()
     finally:
         link.close()
