@@ -157,19 +157,10 @@ class ScpiInstrument:
         """`*IDN?`, read once and kept."""
         if self._identity is None:
             reply = self.query("*IDN?")
-            fields = [f.strip() for f in reply.split(",")]
-            if len(fields) < 4 or not fields[0]:
-                raise InstrumentError(
-                    f"{self.label} answered *IDN? with {reply!r}; expected "
-                    "'maker,model,serial,firmware'"
-                )
-            self._identity = Identity(
-                maker=fields[0],
-                model=fields[1],
-                serial=fields[2],
-                firmware=",".join(fields[3:]),
-                resource=self.address,
-            )
+            try:
+                self._identity = identity_from_idn(reply, self.address)
+            except ValueError as exc:
+                raise InstrumentError(f"{self.label} {exc}") from None
         return self._identity
 
     # ---- timeouts ------------------------------------------------------------------------
@@ -412,6 +403,16 @@ class ScpiInstrument:
                 raise
         finally:
             self._resource.timeout = self._timeout_s * 1000.0
+
+
+def identity_from_idn(reply: str, resource: str) -> Identity:
+    """`maker,model,serial,firmware` from a `*IDN?` reply; ValueError if it is not one."""
+    fields = [f.strip() for f in reply.split(",")]
+    if len(fields) < 4 or not fields[0]:
+        raise ValueError(
+            f"answered *IDN? with {reply[:80]!r}; expected 'maker,model,serial,firmware'"
+        )
+    return Identity(fields[0], fields[1], fields[2], ",".join(fields[3:]), resource)
 
 
 def error_code(entry: str, label: str = "instrument") -> int:
