@@ -98,6 +98,14 @@ def padded_length(
     return fast_length(n_samples + max(needed, 0))
 
 
+def quiet_tail(x: Array, relative: float = 1e-12) -> int:
+    """Samples at the end of every row of `x` below `relative` of its largest magnitude."""
+    magnitude = np.abs(x)
+    peak = float(magnitude.max()) if magnitude.size else 0.0
+    active = np.flatnonzero((magnitude > relative * peak).any(axis=0))
+    return int(x.shape[1] - (active[-1] + 1)) if active.size else int(x.shape[1])
+
+
 def first_order_lowpass_recursive(
     x: Array, tau_s: float, fs_hz: float, initial: Array | None = None
 ) -> tuple[Array, Array]:

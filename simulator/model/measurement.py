@@ -70,7 +70,8 @@ def measure(
     if rows == 0 or n == 0:
         return np.zeros_like(voltage), np.zeros_like(current)
     slowest = 1.0 / (2 * math.pi * min(chain.current_bandwidth_hz, chain.hv_bandwidth_hz))
-    n_fft = filters.padded_length(n, fs, slowest, shift_s=chain.skew_s)
+    quiet = min(filters.quiet_tail(voltage), filters.quiet_tail(current))
+    n_fft = filters.padded_length(n, fs, slowest, quiet, shift_s=chain.skew_s)
     tan_half = filters.warped_tan(n_fft)
     v_spec = filters.spectrum(voltage, n_fft)
     v_spec *= (

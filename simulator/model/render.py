@@ -31,6 +31,10 @@ def render(plan: PulsePlan, t: Array, config: ModelConfig) -> tuple[Array, Array
     """Load voltage and current (V, A) for every slot; empty slots stay zero."""
     gen, kin = config.generator, config.kinetics
     fs = config.fs_hz
+    if not plan.present.any():
+        return np.zeros((plan.present.shape[0], t.shape[0])), np.zeros(
+            (plan.present.shape[0], t.shape[0])
+        )
     rise_full = edge_duration(gen.rise_s)
     fall_full = edge_duration(gen.fall_s)
     gate, gate_slope = render_gate(

@@ -1,7 +1,8 @@
 """Tissue electrical properties: conductivity before and after electroporation.
 
 Values from simulator-model §3.2 (S/m, thresholds in V/cm). The activation
-S(E) is the logistic of eq. 4: 10 % at E_rev and 90 % at E_irr.
+S(E) is the logistic of eq. 4 (10 % at E_rev, 90 % at E_irr), rescaled so
+that S(0) = 0.
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ class Tissue:
             return np.zeros_like(e_v_per_cm, dtype=np.float64)
         centre = 0.5 * (self.e_rev_v_per_cm + self.e_irr_v_per_cm)
         slope = 2.0 * _LN9 / (self.e_irr_v_per_cm - self.e_rev_v_per_cm)
+        # The plain logistic is not zero at E = 0 (2.5 % for thresholds as low as fat's);
+        # rescaling it from there keeps intact tissue intact and moves the 10/90 % points
+        # by less than that.
+        at_zero = 1.0 / (1.0 + math.exp(slope * centre))
         # exp overflows harmlessly to inf (S -> 0) far below threshold; silence that.
         with np.errstate(over="ignore"):
-            result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-slope * (e_v_per_cm - centre)))
+            plain = 1.0 / (1.0 + np.exp(-slope * (np.abs(e_v_per_cm) - centre)))
+        result: npt.NDArray[np.float64] = (plain - at_zero) / (1.0 - at_zero)
         return result
 
 
