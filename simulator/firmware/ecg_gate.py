@@ -21,7 +21,11 @@ WINDOW_S = 0.5  # how far ahead the plan asks the ECG at a time
 
 @dataclass(frozen=True)
 class BeatDecision:
-    """One R wave as the gate judged it; times on the bench (nominal) clock."""
+    """One R wave as the gate judged it, on the firmware's (nominal) clock.
+
+    `t_r_s` is when the firmware learns of the R wave (the monitor's trigger
+    or its own detector), so R + ecg_delay is a time it can actually meet.
+    """
 
     t_r_s: float
     rr_ms: int
