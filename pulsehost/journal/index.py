@@ -57,7 +57,8 @@ def list_sessions(store: Path, *, use_cache: bool = True) -> list[SessionSummary
         summaries.append(summary)
     if use_cache and fresh != cached:
         _save(store, fresh)
-    summaries.reverse()
+    # Directory names carry the start to the second; the start document to the microsecond.
+    summaries.sort(key=lambda s: (s.directory[:16], s.started_utc or "", s.directory), reverse=True)
     return summaries
 
 

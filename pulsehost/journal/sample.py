@@ -34,16 +34,21 @@ rate_hz = 5000
 
 def sample_start(trains: int, pulses_per_train: int, target_v: float = 800.0) -> dict[str, Any]:
     """A start document body like the engine writes, for a plan of equal trains."""
+    labels = "ABCDEF"
     plan_trains = [
         {
-            "train": t + 1,
+            "index": t + 1,
             "pair": [t % 6, (t + 1) % 6],
+            "labels": [labels[t % 6], labels[(t + 1) % 6]],
             "polarity": t % 2,
+            "distance_mm": 8.0,
+            "field_v_per_cm": 1000.0,
             "voltage_v": target_v,
-            "count": pulses_per_train,
+            "pulses": pulses_per_train,
             "width_us": 100.0,
             "rate_hz": 5000.0,
-            "current_band_a": [2.0, 20.0],
+            "predicted_current_a_min": 2.0,
+            "predicted_current_a_max": 20.0,
         }
         for t in range(trains)
     ]
@@ -58,7 +63,12 @@ def sample_start(trains: int, pulses_per_train: int, target_v: float = 800.0) ->
             "sha256": hashlib.sha256(PROTOCOL_TEXT.encode()).hexdigest(),
             "text": PROTOCOL_TEXT,
         },
-        "plan": {"electrode": "needle-row-8mm", "trains": plan_trains},
+        "plan": {
+            "format": "pulsehost-plan/1",
+            "electrode": {"kind": "needle-rows", "gap_mm": 8.0},
+            "trains": plan_trains,
+            "totals": {"trains": trains, "pulses": trains * pulses_per_train},
+        },
         "rig": {"name": "built-in simulated bench"},
         "instruments": {
             "generator": {

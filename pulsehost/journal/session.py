@@ -132,18 +132,23 @@ class Session:
 
 
 def planned_pulses(start: Mapping[str, Any], stop: Mapping[str, Any] | None) -> int | None:
-    """Pulses planned: the stop document's count, else the plan's `pulses_planned`,
-    else the sum of `count` over the plan's trains; None when none of them says."""
+    """Pulses planned: the stop document's count, else the plan's (`pulses_planned`,
+    `totals.pulses`, or the sum over its trains of `pulses` or `count`); None when
+    nothing says."""
     if stop is not None and type(stop.get("pulses_planned")) is int:
         return int(stop["pulses_planned"])
     plan = start.get("plan")
     if not isinstance(plan, Mapping):
         return None
-    if type(plan.get("pulses_planned")) is int:
-        return int(plan["pulses_planned"])
+    totals = plan.get("totals")
+    for value in (
+        plan.get("pulses_planned"),
+        totals.get("pulses") if isinstance(totals, Mapping) else None,
+    ):
+        if type(value) is int:
+            return int(value)
     trains = plan.get("trains")
-    if isinstance(trains, list) and trains:
-        counts = [t.get("count") for t in trains if isinstance(t, Mapping)]
-        if len(counts) == len(trains) and all(type(c) is int for c in counts):
-            return sum(counts)  # type: ignore[arg-type]
-    return None
+    if not isinstance(trains, list) or not trains:
+        return None
+    counts = [t.get("pulses", t.get("count")) if isinstance(t, Mapping) else None for t in trains]
+    return sum(counts) if all(type(c) is int for c in counts) else None  # type: ignore[arg-type]

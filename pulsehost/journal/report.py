@@ -1,0 +1,296 @@
+"""A self-contained HTML report of one session: no network, prints on A4."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+from pulsehost import __version__
+from pulsehost.journal.export import ENVELOPE, findings_text
+from pulsehost.journal.integrity import ChainStatus, SealStatus
+from pulsehost.journal.session import Session
+from pulsehost.journal.svg_plot import waveform_svg
+
+STYLE = """
+:root { --ink: #1b1b1b; --muted: #5b5b5b; --line: #c9c9c9; --ok: #1d6b2f; --warn: #8a5a00;
+        --bad: #a4161a; }
+* { box-sizing: border-box; }
+body { font-family: "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: var(--ink);
+       margin: 0 auto; max-width: 1100px; padding: 16px; font-size: 13px; line-height: 1.35; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 22px 0 8px;
+     border-bottom: 2px solid var(--ink); padding-bottom: 2px; }
+.sub { color: var(--muted); margin: 0 0 10px; }
+.banner { background: repeating-linear-gradient(135deg, #ffd23f 0 14px, #1b1b1b 14px 28px);
+          padding: 6px; margin: 0 0 12px; }
+.banner span { display: block; background: #ffd23f; color: #1b1b1b; font-weight: 700;
+               text-align: center; letter-spacing: .2em; padding: 4px; font-size: 15px; }
+table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
+th, td { border: 1px solid var(--line); padding: 2px 5px; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.kv th { width: 28%; }
+.verdict { border: 3px solid var(--ink); padding: 8px 12px; font-size: 15px; }
+.verdict.completed { border-color: var(--ok); } .verdict.aborted, .verdict.fault,
+.verdict.broken { border-color: var(--bad); } .verdict.interrupted { border-color: var(--warn); }
+.verdict b { text-transform: uppercase; }
+.v-ok { color: var(--ok); } .v-warn { color: var(--warn); font-weight: 600; }
+.v-stop, .v-unmeasured { color: var(--bad); font-weight: 700; }
+.waves { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }
+figure { margin: 0; border: 1px solid var(--line); padding: 4px; }
+figcaption { font-size: 11px; color: var(--muted); }
+svg.wave text { font-size: 9px; fill: #333; font-family: inherit; }
+svg.wave .lab { font-weight: 700; } svg.wave .frame { fill: none; stroke: #999; stroke-width: .6; }
+svg.wave .zero { stroke: #bbb; stroke-dasharray: 2 2; stroke-width: .6; }
+svg.wave polyline { stroke-width: .9; }
+pre { white-space: pre-wrap; background: #f6f6f6; border: 1px solid var(--line); padding: 6px;
+      font-size: 11px; }
+code { font-size: 11px; word-break: break-all; }
+footer { margin-top: 24px; color: var(--muted); font-size: 11px; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 10px; }
+  .banner, .banner span, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  h2 { break-after: avoid; } figure, tr, .verdict { break-inside: avoid; }
+  thead { display: table-header-group; }
+  .waves { grid-template-columns: repeat(3, 1fr); }
+}
+"""
+
+
+def render_report(session: Session, *, generated_utc: str | None = None) -> str:
+    """The whole report as one HTML string."""
+    start = session.start
+    title = f"ECT session {session.short_id}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)} — pulsehost report</title>",
+        f"<style>{STYLE}</style></head><body>",
+    ]
+    if session.simulated:
+        parts.append(
+            '<div class="banner" id="simulated"><span>SIMULATED — no patient, no real generator'
+            "</span></div>"
+        )
+    parts.append(f"<h1>{escape(title)}</h1>")
+    parts.append(
+        f'<p class="sub">{escape(str(start.get("utc", "start unknown")))} · '
+        f"{escape(session.directory.name)}</p>"
+    )
+    parts.append(_verdict(session))
+    parts.append("<h2>Session</h2>")
+    parts.append(_session_table(session))
+    parts.append(_plan(start.get("plan")))
+    parts.append("<h2>Set-up</h2>")
+    for key in ("rig", "instruments", "limits", "drug", "ecg"):
+        if key in start:
+            parts.append(f"<h3>{escape(key.capitalize())}</h3>{_key_values(start[key])}")
+    parts.append(_pulse_table(session))
+    parts.append(_waveforms(session))
+    parts.append(_events(session))
+    parts.append(_integrity(session))
+    protocol = start.get("protocol")
+    if isinstance(protocol, Mapping) and isinstance(protocol.get("text"), str):
+        parts.append("<h2>Protocol as loaded</h2>")
+        parts.append(f"<pre>{escape(protocol['text'])}</pre>")
+    stamp = f" on {escape(generated_utc)}" if generated_utc else ""
+    parts.append(
+        f"<footer>Generated by pulsehost {escape(__version__)}{stamp} from "
+        f"<code>{escape(str(session.directory))}</code>. The journal is the record; "
+        "this report is derived from it.</footer>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, int):
+        return str(value)
+    return escape(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:
+    if isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            yield from _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+    else:
+        yield prefix or "value", value
+
+
+def _key_values(value: Any) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(key)}</th><td>{_cell(item)}</td></tr>" for key, item in _flatten(value)
+    )
+    return f'<table class="kv">{rows}</table>'
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[int]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)
+        )
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _verdict(session: Session) -> str:
+    stop = session.stop or {}
+    counts = Counter(str(p.get("verdict")) for p in session.pulses)
+    outcome = session.outcome
+    css = "broken" if session.integrity.status is ChainStatus.BROKEN else outcome
+    planned = session.pulses_planned
+    delivered = f"{session.pulses_delivered} of {planned if planned is not None else '?'}"
+    lines = [
+        f'<div class="verdict {escape(css)}" id="verdict"><b>{escape(outcome)}</b> — '
+        f"{escape(delivered)} pulses delivered"
+    ]
+    if stop.get("reason") or stop.get("message"):
+        lines.append(f"<br>reason: {_cell(stop.get('reason'))}; {_cell(stop.get('message'))}")
+    if outcome == "interrupted":
+        lines.append("<br>No stop document: the session ended without a recorded outcome.")
+    tally = ", ".join(f"{escape(k)} {v}" for k, v in sorted(counts.items()))
+    lines.append(f"<br>pulse verdicts: {tally or 'none'}")
+    lines.append(f"<br>journal: {escape(session.integrity.describe())}</div>")
+    return "".join(lines)
+
+
+def _session_table(session: Session) -> str:
+    start = session.start
+    protocol = start.get("protocol")
+    if not isinstance(protocol, Mapping):
+        protocol = {}
+    rows = {
+        "session id": session.session_id,
+        "simulated": session.simulated,
+        "operator": start.get("operator"),
+        "subject (pseudonymous)": start.get("subject"),
+        "protocol": f"{protocol.get('id', '?')} {protocol.get('version', '')}".strip(),
+        "protocol sha256": protocol.get("sha256"),
+        "software": start.get("software"),
+        "started (UTC)": start.get("utc"),
+        "stopped (UTC)": (session.stop or {}).get("utc"),
+    }
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows.items())
+    return f'<table class="kv">{body}</table>'
+
+
+def _plan(plan: Any) -> str:
+    if not isinstance(plan, Mapping):
+        return "<h2>Plan</h2><p>No plan recorded.</p>"
+    trains = plan.get("trains")
+    parts = ["<h2>Plan</h2>"]
+    others = {k: v for k, v in plan.items() if k != "trains"}
+    if others:
+        parts.append(_key_values(others))
+    if isinstance(trains, list) and trains and all(isinstance(t, Mapping) for t in trains):
+        columns: list[str] = []
+        for train in trains:
+            columns.extend(k for k in train if k not in columns)
+        rows = [[_cell(t.get(c)) for c in columns] for t in trains]
+        parts.append(_table(columns, rows, set()))
+    return "".join(parts)
+
+
+PULSE_COLUMNS = (
+    ("#", "index"),
+    ("train", "train"),
+    ("pulse", "pulse"),
+    ("pair", "pair"),
+    ("V set", "target_v"),
+    ("V", "voltage_v"),
+    ("I (A)", "current_a"),
+    ("width (µs)", "width_us"),
+    ("R (Ω)", "resistance_ohm"),
+    ("E (J)", "energy_j"),
+    ("verdict", "verdict"),
+)
+
+
+def _pulse_table(session: Session) -> str:
+    if not session.pulses:
+        return "<h2>Pulses</h2><p>No pulse was delivered.</p>"
+    rows = []
+    for pulse in session.pulses:
+        row = []
+        for _, key in PULSE_COLUMNS:
+            value = pulse.get(key)
+            if key == "pair" and isinstance(value, list):
+                row.append(escape("–".join(str(v) for v in value)))
+            elif key == "verdict":
+                row.append(f'<span class="v-{escape(str(value))}">{_cell(value)}</span>')
+            else:
+                row.append(_cell(value))
+        row.append(escape(findings_text(pulse.get("findings"))))
+        rows.append(row)
+    headers = [h for h, _ in PULSE_COLUMNS] + ["findings"]
+    numeric = set(range(len(PULSE_COLUMNS) - 1)) - {3}
+    return '<h2 id="pulses">Pulses</h2>' + _table(headers, rows, numeric)
+
+
+def _waveforms(session: Session) -> str:
+    figures = []
+    for pulse in session.pulses:
+        if not pulse.get("waveforms"):
+            continue
+        caption = (
+            f"pulse {_cell(pulse.get('index'))} · train {_cell(pulse.get('train'))} "
+            f"· {_cell(pulse.get('verdict'))}"
+        )
+        figures.append(
+            f"<figure>{waveform_svg(session.waveforms(pulse))}"
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+    if not figures:
+        return "<h2>Waveforms</h2><p>No waveforms were recorded.</p>"
+    return '<h2 id="waveforms">Waveforms</h2><div class="waves">' + "".join(figures) + "</div>"
+
+
+def _events(session: Session) -> str:
+    if not session.events:
+        return "<h2>Events</h2><p>No events.</p>"
+    rows = []
+    for event in session.events:
+        details = {
+            k: v for k, v in event.items() if k not in ENVELOPE and k not in ("utc", "event")
+        }
+        text = "; ".join(f"{k}: {_cell(v)}" for k, v in details.items())
+        rows.append([_cell(event.get("utc")), _cell(event.get("event")), text])
+    return '<h2 id="events">Events</h2>' + _table(["UTC", "event", "details"], rows, set())
+
+
+def _integrity(session: Session) -> str:
+    integrity = session.integrity
+    seal = {
+        SealStatus.VALID: "sealed; the seal was checked with the site key and holds",
+        SealStatus.INVALID: "sealed; the seal does NOT hold",
+        SealStatus.UNSEALED: "unsealed",
+        SealStatus.NOT_CHECKED: "sealed; seal not checked (no key given)",
+    }[integrity.seal]
+    rows = {
+        "status": str(integrity.status).upper(),
+        "detail": integrity.describe(),
+        "lines verified": f"{integrity.verified} of {integrity.lines}",
+        "final hash": integrity.final_hash,
+        "seal": seal,
+    }
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows.items())
+    return (
+        f'<h2 id="integrity">Integrity</h2><table class="kv">{body}</table>'
+        f"<p>Check it again at any time: <code>pulsehost sessions verify "
+        f"{escape(session.short_id)}</code>.</p>"
+    )
