@@ -85,7 +85,7 @@ class LoadModel:
         return DeliveredTrain(
             request=request,
             fs_hz=config.fs_hz,
-            t0_s=float(t[0]) if t.shape[0] else -config.pre_s,
+            t0_s=-config.pre_s,
             pulse_times_s=pulse_times(request),
             voltage_v=voltage,
             current_a=current,
@@ -109,7 +109,7 @@ class LoadModel:
 
 def _check_request(request: TrainRequest) -> None:
     problems = []
-    if not (math.isfinite(request.amplitude_v)):
+    if not math.isfinite(request.amplitude_v):
         problems.append(f"amplitude_v must be finite, got {request.amplitude_v}")
     if not request.width_s > 0:
         problems.append(f"width_s must be > 0, got {request.width_s}")

@@ -111,7 +111,11 @@ def plan_train(
     present = np.zeros(n, dtype=bool)
     missing = np.zeros(n, dtype=bool)
     arc = np.zeros(n, dtype=bool)
-    late = np.abs(start) > LATE_SHARE * request.period_s if request.period_s > 0 else start != start
+    late = (
+        np.abs(start) > LATE_SHARE * request.period_s
+        if request.period_s > 0
+        else np.zeros(n, dtype=bool)
+    )
     fall_centre = start + width
     v_bank = np.zeros(n)
     sigma_start = np.full(n, tis.sigma0_s_per_m)
@@ -194,6 +198,8 @@ def plan_train(
             r_mean = cell_k[k] / mean_sigma + r_series[k]
             charge = v_bank[k] * on_time / (r_mean + gen.r_out_ohm)
             if effects.overcurrent(k, n):
+                # The runaway is a transient of this pulse (a hot channel); the tissue
+                # state below keeps the ordinary kinetics.
                 runaway[k] = _runaway_gain(
                     v_bank[k], i_limit, cell_k[k], sigma_ss[k], r_series[k], gen.r_out_ohm
                 )
@@ -255,7 +261,7 @@ def sigma_at(
     remaining = kin.a_fast * np.exp(-tau / kin.tau_fast_s) + (1.0 - kin.a_fast) * np.exp(
         -tau / kin.tau_slow_s
     )
-    result: Array = sigma_ss - (np.subtract(sigma_ss, sigma_start)) * remaining
+    result: Array = sigma_ss - np.subtract(sigma_ss, sigma_start) * remaining
     return result
 
 
@@ -264,9 +270,9 @@ def _sigma_mean_and_end(
 ) -> tuple[float, float]:
     """Mean σ over [0, on_time] (closed-form integral of eq. 7) and σ at its end."""
     kin = config.kinetics
-    end = float(sigma_at(on_time_s, sigma_start, sigma_ss, config))
     if on_time_s <= 0:
         return sigma_start, sigma_start
+    end = float(sigma_at(on_time_s, sigma_start, sigma_ss, config))
     integral_of_remaining = kin.a_fast * kin.tau_fast_s * -math.expm1(
         -on_time_s / kin.tau_fast_s
     ) + (1.0 - kin.a_fast) * kin.tau_slow_s * -math.expm1(-on_time_s / kin.tau_slow_s)

@@ -1,7 +1,8 @@
 """Sample the planned pulses onto the (pulses × samples) grid: eq. 1–3 and 7–12.
 
-Everything here is array arithmetic over the whole grid, plus one frequency-
-domain pass that applies the membrane spike and the output ringing together.
+Array arithmetic over the whole grid, loops only over pulses (for the gate's
+edges and a fault's row), and one frequency-domain pass that applies the
+membrane spike and the output ringing together.
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ def render(plan: PulsePlan, t: Array, config: ModelConfig) -> tuple[Array, Array
     gen, kin = config.generator, config.kinetics
     fs = config.fs_hz
     if not plan.present.any():
-        return np.zeros((plan.present.shape[0], t.shape[0])), np.zeros(
-            (plan.present.shape[0], t.shape[0])
-        )
+        empty = np.zeros((plan.present.shape[0], t.shape[0]))
+        return empty, empty.copy()
     rise_full = edge_duration(gen.rise_s)
     fall_full = edge_duration(gen.fall_s)
     gate, gate_slope = render_gate(
@@ -103,7 +103,5 @@ def _strike_arc(
 
 def _quiet_samples(plan: PulsePlan, t: Array, fall_full_s: float) -> int:
     """Samples at the end of every row after the last falling edge has finished."""
-    if not plan.present.any():
-        return t.shape[0]
     last_edge_end = float(np.max(plan.fall_centre_s[plan.present])) + 0.5 * fall_full_s
     return int(t.shape[0] - np.searchsorted(t, last_edge_end))
