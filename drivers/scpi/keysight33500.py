@@ -206,9 +206,13 @@ class Keysight33500(ScpiInstrument):
         self.write("*TRG")
 
     def output_off(self) -> bool:
-        """Turn the output off. Never raises; returns whether the instrument took it."""
+        """Turn the output off and wait for `*OPC?`, so it is off on return.
+
+        Never raises; returns whether the instrument confirmed it.
+        """
         try:
             self.output = False
+            self.opc()
         except Exception as exc:  # the output-off path must survive any failure
             self._log.error("%s: output OFF failed: %s", self.label, exc)
             return False

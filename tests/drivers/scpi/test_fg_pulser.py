@@ -113,13 +113,13 @@ def test_undeliverable_parameters_are_refused_before_sending(change, result: str
 
 
 def test_read_back_load_not_high_impedance_fails_and_leaves_output_off() -> None:
-    exchanges = PROGRAM + OK + read_back(load="+5.0E+01") + [("OUTP 0", None)]
+    exchanges = PROGRAM + OK + read_back(load="+5.0E+01") + [("OUTP 0", None), ("*OPC?", "1")]
     with Conversation(exchanges) as conv, pytest.raises(InstrumentError, match="OUTP:LOAD"):
         pulser(conv).configure(PARAMS)
 
 
 def test_read_back_level_mismatch_fails() -> None:
-    exchanges = PROGRAM + OK + read_back(high="+6.0E+00") + [("OUTP 0", None)]
+    exchanges = PROGRAM + OK + read_back(high="+6.0E+00") + [("OUTP 0", None), ("*OPC?", "1")]
     with Conversation(exchanges) as conv, pytest.raises(InstrumentError, match="VOLT:HIGH"):
         pulser(conv).configure(PARAMS)
 
@@ -130,6 +130,7 @@ def test_instrument_errors_during_set_up_fail_configure_with_their_texts() -> No
         ("SYST:ERR?", '-221,"Settings conflict"'),
         ("SYST:ERR?", '+0,"No error"'),
         ("OUTP 0", None),
+        ("*OPC?", "1"),
     ]
     with Conversation(PROGRAM + errors) as conv, pytest.raises(InstrumentError) as caught:
         pulser(conv).configure(PARAMS)
@@ -142,6 +143,7 @@ def test_arm_fire_wait_cycle() -> None:
         ("*TRG", None),
         *OK,
         ("OUTP 0", None),
+        ("*OPC?", "1"),
     ]
     clock = Clock()
     with Conversation(CONFIGURE + ARM + train) as conv:
@@ -246,6 +248,7 @@ def test_wait_train_turns_the_output_off_even_when_the_generator_complains() -> 
         ("SYST:ERR?", '-211,"Trigger ignored"'),
         ("SYST:ERR?", '+0,"No error"'),
         ("OUTP 0", None),
+        ("*OPC?", "1"),
     ]
     with Conversation(CONFIGURE + ARM + train) as conv:
         gen = pulser(conv)

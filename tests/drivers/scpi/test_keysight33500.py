@@ -78,7 +78,7 @@ def test_trigger_is_star_trg() -> None:
 
 
 def test_close_turns_the_output_off_first() -> None:
-    with Conversation([("OUTP 0", None)]) as conv:
+    with Conversation([("OUTP 0", None), ("*OPC?", "1")]) as conv:
         fg = Keysight33500(conv)
         fg.close()
         fg.close()
