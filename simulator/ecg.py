@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.faults import Fault, find
+from simulator.model.validation import require_non_negative, require_positive
 
 MODES = ("normal", "arrhythmia", "none")
 # The T peak comes this long before the end of QT (estimate).
@@ -94,16 +95,15 @@ class EcgSource:
                 raise ValueError(f"ECG {label} must be within 0..1, got {value}")
         if not 0 <= af_cv < 1:
             raise ValueError(f"ECG af_cv must be within 0..1 (0.15–0.25 is AF-like), got {af_cv}")
-        for label, value in (
-            ("rsa_s", rsa_s),
-            ("lf_s", lf_s),
-            ("white_s", white_s),
-            ("latency_sd_s", latency_sd_s),
-        ):
-            if not value >= 0:
-                raise ValueError(f"ECG {label} must be >= 0, got {value}")
-        if not qtc_s > 0 or not respiration_hz > 0 or not latency_s >= 0:
-            raise ValueError("ECG qtc_s and respiration_hz must be > 0 and latency_s >= 0")
+        require_non_negative(
+            "ECG",
+            rsa_s=rsa_s,
+            lf_s=lf_s,
+            white_s=white_s,
+            latency_s=latency_s,
+            latency_sd_s=latency_sd_s,
+        )
+        require_positive("ECG", qtc_s=qtc_s, respiration_hz=respiration_hz)
         self.mode = mode
         self.rr0_s = rr0_s
         self._rsa_s, self._respiration_hz, self._lf_s, self._white_s = (

@@ -12,12 +12,7 @@ from dataclasses import dataclass, field
 
 from simulator.model.geometry import DEFAULT_PAIRS, Pair
 from simulator.model.tissues import TISSUES, Tissue
-
-
-def _require_positive(owner: str, **values: float) -> None:
-    for label, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{owner}: {label} must be > 0, got {value}")
+from simulator.model.validation import require_non_negative, require_positive
 
 
 @dataclass(frozen=True)
@@ -37,7 +32,7 @@ class GeneratorParams:
     width_error: float = 0.0  # fraction: realised width = set width·(1 + width_error)
 
     def __post_init__(self) -> None:
-        _require_positive(
+        require_positive(
             "generator",
             bank_f=self.bank_f,
             recharge_tau_s=self.recharge_tau_s,
@@ -50,14 +45,13 @@ class GeneratorParams:
             raise ValueError(
                 f"generator: ring_zeta must be < 1 (underdamped), got {self.ring_zeta}"
             )
-        for label, value in (
-            ("r_out_ohm", self.r_out_ohm),
-            ("c_par_f", self.c_par_f),
-            ("trip_latency_s", self.trip_latency_s),
-            ("jitter_rms_s", self.jitter_rms_s),
-        ):
-            if not value >= 0:
-                raise ValueError(f"generator: {label} must be >= 0, got {value}")
+        require_non_negative(
+            "generator",
+            r_out_ohm=self.r_out_ohm,
+            c_par_f=self.c_par_f,
+            trip_latency_s=self.trip_latency_s,
+            jitter_rms_s=self.jitter_rms_s,
+        )
         if not self.width_error > -1:
             raise ValueError(f"generator: width_error must be > -1, got {self.width_error}")
 
@@ -79,7 +73,7 @@ class Kinetics:
     tau_thermal_s: float = 60.0
 
     def __post_init__(self) -> None:
-        _require_positive(
+        require_positive(
             "kinetics",
             tau_fast_s=self.tau_fast_s,
             tau_slow_s=self.tau_slow_s,
@@ -92,8 +86,7 @@ class Kinetics:
         for label, value in (("a_fast", self.a_fast), ("b_fast", self.b_fast)):
             if not 0 <= value <= 1:
                 raise ValueError(f"kinetics: {label} must be within 0..1, got {value}")
-        if not self.beta >= 0:
-            raise ValueError(f"kinetics: beta must be >= 0, got {self.beta}")
+        require_non_negative("kinetics", beta=self.beta)
 
 
 @dataclass(frozen=True)
@@ -109,7 +102,7 @@ class ModelConfig:
     kinetics: Kinetics = field(default_factory=Kinetics)
 
     def __post_init__(self) -> None:
-        _require_positive("model config", fs_hz=self.fs_hz, pre_s=self.pre_s, post_s=self.post_s)
+        require_positive("model config", fs_hz=self.fs_hz, pre_s=self.pre_s, post_s=self.post_s)
         if not self.pairs:
             raise ValueError("model config: pairs is empty; give at least one electrode pair")
         for key in self.pairs:

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from simulator.model import filters
+from simulator.model.validation import require_non_negative, require_positive
 from simulator.train import DeliveredTrain
 
 Array = npt.NDArray[np.float64]
@@ -34,21 +35,19 @@ class MeasurementChain:
     noise_floor_v: float = 1e-4
 
     def __post_init__(self) -> None:
-        for label, value in (
-            ("hv_probe_v_per_v", self.hv_probe_v_per_v),
-            ("hv_bandwidth_hz", self.hv_bandwidth_hz),
-            ("current_probe_v_per_a", self.current_probe_v_per_a),
-            ("current_bandwidth_hz", self.current_bandwidth_hz),
-            ("current_droop_tau_s", self.current_droop_tau_s),
-        ):
-            if not value > 0:
-                raise ValueError(f"measurement chain: {label} must be > 0, got {value}")
-        for label, value in (
-            ("noise_fraction", self.noise_fraction),
-            ("noise_floor_v", self.noise_floor_v),
-        ):
-            if not value >= 0:
-                raise ValueError(f"measurement chain: {label} must be >= 0, got {value}")
+        require_positive(
+            "measurement chain",
+            hv_probe_v_per_v=self.hv_probe_v_per_v,
+            hv_bandwidth_hz=self.hv_bandwidth_hz,
+            current_probe_v_per_a=self.current_probe_v_per_a,
+            current_bandwidth_hz=self.current_bandwidth_hz,
+            current_droop_tau_s=self.current_droop_tau_s,
+        )
+        require_non_negative(
+            "measurement chain",
+            noise_fraction=self.noise_fraction,
+            noise_floor_v=self.noise_floor_v,
+        )
         if not math.isfinite(self.skew_s):
             raise ValueError(f"measurement chain: skew_s must be finite, got {self.skew_s}")
 

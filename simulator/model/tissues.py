@@ -15,6 +15,8 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
+from simulator.model.validation import require_positive
+
 # ln 9 makes the logistic pass 10 % and 90 % one threshold gap apart.
 _LN9 = math.log(9.0)
 
@@ -37,14 +39,13 @@ class Tissue:
     rho_c_j_per_m3_k: float = 3.6e6  # volumetric heat capacity
 
     def __post_init__(self) -> None:
-        for label, value in (
-            ("sigma0_s_per_m", self.sigma0_s_per_m),
-            ("sigma1_s_per_m", self.sigma1_s_per_m),
-            ("sigma_hf_s_per_m", self.sigma_hf_s_per_m),
-            ("rho_c_j_per_m3_k", self.rho_c_j_per_m3_k),
-        ):
-            if not value > 0:
-                raise ValueError(f"tissue {self.name!r}: {label} must be > 0, got {value}")
+        require_positive(
+            f"tissue {self.name!r}",
+            sigma0_s_per_m=self.sigma0_s_per_m,
+            sigma1_s_per_m=self.sigma1_s_per_m,
+            sigma_hf_s_per_m=self.sigma_hf_s_per_m,
+            rho_c_j_per_m3_k=self.rho_c_j_per_m3_k,
+        )
         if self.sigma1_s_per_m < self.sigma0_s_per_m:
             raise ValueError(
                 f"tissue {self.name!r}: sigma1_s_per_m ({self.sigma1_s_per_m}) must be "
