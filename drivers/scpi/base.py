@@ -98,6 +98,7 @@ class ScpiInstrument:
         log: logging.Logger | None = None,
     ) -> None:
         self._resource = resource
+        self._address = str(getattr(resource, "resource_name", "?"))
         resource.read_termination = TERMINATION
         resource.write_termination = TERMINATION
         self._timeout_s = self.default_timeout_s if timeout_s is None else timeout_s
@@ -145,7 +146,8 @@ class ScpiInstrument:
 
     @property
     def address(self) -> str:
-        return str(getattr(self._resource, "resource_name", "?"))
+        """The VISA resource name it was opened at."""
+        return self._address
 
     @property
     def label(self) -> str:

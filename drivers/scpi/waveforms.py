@@ -20,10 +20,11 @@ from drivers.values import Waveform
 
 BYTE_FORMAT = 0
 
-# BYTE codes that carry no sample: Keysight marks a hole 0x00, clipped low 0x01 and
-# clipped high 0xFF; a Rigol ADC at either rail reads 0x00 or 0xFF.
-KEYSIGHT_CLIP_CODES = (0x00, 0x01, 0xFF)
-RIGOL_CLIP_CODES = (0x00, 0xFF)
+# BYTE codes that carry no sample sit at the ends of the code range: Keysight marks a
+# hole 0x00, clipped low 0x01 and clipped high 0xFF; a Rigol ADC at either rail reads
+# 0x00 or 0xFF. (lowest valid code, highest valid code), each vendor:
+KEYSIGHT_VALID_CODES = (0x02, 0xFE)
+RIGOL_VALID_CODES = (0x01, 0xFE)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def keysight_waveform(preamble: Preamble, codes: np.ndarray, quantity: str, unit
         scale=preamble.y_increment,
         offset=preamble.y_origin,
         reference=preamble.y_reference,
-        clip_codes=KEYSIGHT_CLIP_CODES,
+        valid=KEYSIGHT_VALID_CODES,
     )
 
 
@@ -87,7 +88,7 @@ def rigol_waveform(preamble: Preamble, codes: np.ndarray, quantity: str, units: 
         scale=preamble.y_increment,
         offset=0.0,
         reference=preamble.y_origin + preamble.y_reference,
-        clip_codes=RIGOL_CLIP_CODES,
+        valid=RIGOL_VALID_CODES,
     )
 
 
@@ -100,19 +101,19 @@ def _waveform(
     scale: float,
     offset: float,
     reference: float,
-    clip_codes: tuple[int, ...],
+    valid: tuple[int, int],
 ) -> Waveform:
-    clip = np.zeros(256, dtype=bool)
-    clip[list(clip_codes)] = True
-    values = (codes.astype(np.float64) - reference) * scale + offset
+    # BYTE codes have 256 values: scale them once, then look every sample up.
+    table = ((np.arange(256, dtype=np.float64) - reference) * scale + offset).astype(np.float32)
+    clipped = codes.size > 0 and (int(codes.min()) < valid[0] or int(codes.max()) > valid[1])
     return Waveform(
         quantity=quantity,
         units=units,
         t0_s=(0.0 - preamble.x_reference) * preamble.x_increment + preamble.x_origin,
         dt_s=preamble.x_increment,
-        values=values.astype(np.float32),
+        values=table[codes],
         codes=codes,
-        clipped=bool(clip[codes].any()),
+        clipped=clipped,
         scale=scale,
         offset=offset,
         reference=reference,
