@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import serial
 
-from drivers.errors import LinkLost
+from drivers.errors import LinkLost, ProtocolViolation
 from drivers.link.frame import (
     FLAG_ACK_REQ,
     FLAG_RESP,
@@ -183,6 +183,13 @@ class FirmwareLink:
             first = False
             wait = max(0.0, min(2 * self.reply_deadline_s, deadline - time.monotonic()))
             got = self._await(0, wait)
+            if got is not None and got.frame.msg_type == MsgType.NAK:
+                with self._cond:
+                    self._pending.pop(0, None)
+                raise ProtocolViolation(
+                    f"generator on {self.name} refused HELLO for firmware link v1 "
+                    f"(result {_result_name(got.message)}); it speaks another protocol version"
+                )
             if got is not None and isinstance(got.message, HelloAck):
                 if got.message.nonce == nonce:
                     self._open_session(got)
@@ -500,7 +507,8 @@ class FirmwareLink:
 
     def _on_handshake_frame(self, got: Received) -> None:
         frame = got.frame
-        if frame.msg_type == MsgType.HELLO_ACK and frame.is_response and frame.ref_seq == 0:
+        answers_hello = frame.msg_type in (MsgType.HELLO_ACK, MsgType.NAK)
+        if answers_hello and frame.is_response and frame.ref_seq == 0:
             with self._cond:
                 if 0 in self._pending and self._pending[0] is None:
                     self._pending[0] = got
@@ -531,3 +539,12 @@ class FirmwareLink:
         )
         self._send(reply)
         self._count("acks_sent")
+
+
+def _result_name(message: Message) -> str:
+    if not isinstance(message, Ack):
+        return type(message).__name__
+    try:
+        return Result(message.result).name
+    except ValueError:
+        return str(message.result)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import serial
 
-from drivers.errors import LinkLost
+from drivers.errors import LinkLost, ProtocolViolation
 from drivers.link.frame import FLAG_ACK_REQ, FLAG_RESP, FLAG_RETX, Frame, to_wire
 from drivers.link.link import FirmwareLink
 from drivers.link.messages import (
@@ -16,11 +16,12 @@ from drivers.link.messages import (
     FwState,
     MsgType,
     PulseSummary,
+    Result,
     SetParams,
     TrainDone,
     decode_payload,
 )
-from tests.drivers.link.firmware_peer import SESSION, ScriptedPeer, ack, hello_ack, status
+from tests.drivers.link.firmware_peer import SESSION, ScriptedPeer, ack, hello_ack, nak, status
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -85,6 +86,19 @@ def test_hello_ignores_a_foreign_nonce_and_retries(peer: ScriptedPeer) -> None:
         retry = peer.frames_of(MsgType.HELLO)[1]
         assert retry.flags == FLAG_ACK_REQ | FLAG_RETX and retry.seq == 0
         assert link.stats()["nonce_mismatch"] == 1
+        peer.verify()
+    finally:
+        link.close()
+
+
+def test_hello_refused_as_unsupported_is_a_version_mismatch(peer: ScriptedPeer) -> None:
+    link = open_link(peer)
+    try:
+        refusal = peer.frame(nak(Result.UNSUPPORTED), flags=FLAG_RESP, seq=0, session=0)
+        peer.expect(MsgType.HELLO, lambda f: [to_wire(refusal)])
+        with pytest.raises(ProtocolViolation, match=r"UNSUPPORTED.*another protocol version"):
+            link.hello(NONCE, timeout_s=2.0)
+        assert link.session is None
         peer.verify()
     finally:
         link.close()
