@@ -59,6 +59,7 @@ from drivers.link.messages import (
     TrainResult,
     WaveChunk,
 )
+from drivers.link.time_map import TimeFit
 from drivers.values import (
     ArmOffer,
     EcgReport,
@@ -425,8 +426,8 @@ class FirmwareGenerator:
     def link_stats(self) -> dict[str, int]:
         return self._link.stats()
 
-    def time_fit(self) -> object:
-        """The firmware-to-host time fit (drivers.link.time_map.TimeFit) or None."""
+    def time_fit(self) -> TimeFit | None:
+        """The firmware-to-host time fit of this session (§9), for the journal."""
         return self._link.time_fit()
 
     # -- the role ---------------------------------------------------------
