@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.errors import InstrumentError, Refused
-from drivers.scpi.keysight33500 import BURST_COUNT_MAX, Keysight33500
+from drivers.scpi.keysight33500 import BURST_COUNT_MAX, LEVEL_MAX_V, Keysight33500
 from drivers.values import (
     ArmOffer,
     GeneratorLimits,
@@ -123,6 +123,9 @@ class FunctionGeneratorPulser:
         self._pending: _PendingArm | None = None
         self._armed = False
         self._firing: _Firing | None = None
+        # The generator's level range caps what the rig can make, whatever the amplifier.
+        self._clamp_v = min(amplifier.input_clamp_v, LEVEL_MAX_V)
+        self._v_max_v = self._clamp_v * amplifier.gain
 
     @property
     def generator(self) -> Keysight33500:
@@ -134,8 +137,9 @@ class FunctionGeneratorPulser:
 
     @property
     def limits(self) -> GeneratorLimits:
+        """The amplifier's ratings, and no more than the generator's 10 V times the gain."""
         return GeneratorLimits(
-            v_max_v=self._amp.v_max_v,
+            v_max_v=self._v_max_v,
             i_max_a=self._amp.i_max_a,
             max_rate_hz=self._amp.max_rate_hz,
             max_count=BURST_COUNT_MAX,
@@ -151,55 +155,6 @@ class FunctionGeneratorPulser:
         except BaseException:
             self._fg.output_off()
             raise
-
-    def _program(self, params: PulseParams) -> PulseParams:
-        level_v = params.amplitude_v / self._amp.gain
-        fg = self._fg
-        with fg.configuring("the pulse set-up"):
-            fg.reset()  # output off, and OUTP:LOAD INF before any level
-            fg.function = "PULS"
-            fg.pulse_hold = "WIDT"
-            fg.pulse_period = params.period_us * 1e-6
-            fg.pulse_width = params.width_us * 1e-6
-            fg.voltage_low = 0.0
-            fg.voltage_high = level_v
-            fg.voltage_limit_high = self._amp.input_clamp_v
-            fg.voltage_limit_low = 0.0
-            fg.voltage_limit_enabled = True
-            fg.burst_mode = "TRIG"
-            fg.burst_count = params.count
-            fg.trigger_source = self._trigger_source
-            fg.trigger_slope = "POS"
-            fg.trigger_delay = 0.0
-            fg.burst_enabled = True
-            fg.sync_output = True
-            fg.sync_slope = "POS"
-        held = self._read_back()
-        problems = []
-        if not math.isinf(held.load_ohm):
-            problems.append(f"OUTP:LOAD reads {held.load_ohm:g} Ω instead of INF")
-        if abs(held.high_v - level_v) > _LEVEL_TOLERANCE_V:
-            problems.append(f"VOLT:HIGH reads {held.high_v:g} V instead of {level_v:g} V")
-        if held.high_v > self._amp.input_clamp_v + _LEVEL_TOLERANCE_V:
-            problems.append(f"VOLT:HIGH {held.high_v:g} V is above the clamp")
-        if held.low_v != 0.0:
-            problems.append(f"VOLT:LOW reads {held.low_v:g} V instead of 0")
-        if held.trigger_source != self._trigger_source:
-            problems.append(f"TRIG:SOUR reads {held.trigger_source} not {self._trigger_source}")
-        if held.count != params.count or not (held.burst and held.burst_mode == "TRIG"):
-            problems.append(f"burst reads {held.count} pulses, state {held.burst}")
-        if problems:
-            raise InstrumentError(f"{fg.label} does not hold the requested pulse", tuple(problems))
-        # Rounded to 1 µV and 1 ps: finer digits are float noise of the unit conversion.
-        self._held = dataclasses.replace(
-            params,
-            amplitude_v=round(held.high_v * self._amp.gain, 6),
-            width_us=round(held.width_s * 1e6, 6),
-            period_us=round(held.period_s * 1e6, 6),
-            count=held.count,
-        )
-        self._held_hash = held.hash
-        return self._held
 
     def request_arm(self) -> ArmOffer:
         """Offer the parameters read back from the generator, with a host-side token."""
@@ -340,13 +295,62 @@ class FunctionGeneratorPulser:
 
     # ---- internals -----------------------------------------------------------------------
 
+    def _program(self, params: PulseParams) -> PulseParams:
+        level_v = params.amplitude_v / self._amp.gain
+        fg = self._fg
+        with fg.configuring("the pulse set-up"):
+            fg.reset()  # output off, and OUTP:LOAD INF before any level
+            fg.function = "PULS"
+            fg.pulse_hold = "WIDT"
+            fg.pulse_period = params.period_us * 1e-6
+            fg.pulse_width = params.width_us * 1e-6
+            fg.voltage_low = 0.0
+            fg.voltage_high = level_v
+            fg.voltage_limit_high = self._clamp_v
+            fg.voltage_limit_low = 0.0
+            fg.voltage_limit_enabled = True
+            fg.burst_mode = "TRIG"
+            fg.burst_count = params.count
+            fg.trigger_source = self._trigger_source
+            fg.trigger_slope = "POS"
+            fg.trigger_delay = 0.0
+            fg.burst_enabled = True
+            fg.sync_output = True
+            fg.sync_slope = "POS"
+        held = self._read_back()
+        problems = []
+        if not math.isinf(held.load_ohm):
+            problems.append(f"OUTP:LOAD reads {held.load_ohm:g} Ω instead of INF")
+        if abs(held.high_v - level_v) > _LEVEL_TOLERANCE_V:
+            problems.append(f"VOLT:HIGH reads {held.high_v:g} V instead of {level_v:g} V")
+        if held.high_v > self._clamp_v + _LEVEL_TOLERANCE_V:
+            problems.append(f"VOLT:HIGH {held.high_v:g} V is above the clamp")
+        if abs(held.low_v) > _LEVEL_TOLERANCE_V:
+            problems.append(f"VOLT:LOW reads {held.low_v:g} V instead of 0")
+        if held.trigger_source != self._trigger_source:
+            problems.append(f"TRIG:SOUR reads {held.trigger_source} not {self._trigger_source}")
+        if held.count != params.count or not (held.burst and held.burst_mode == "TRIG"):
+            problems.append(f"burst reads {held.count} pulses, state {held.burst}")
+        if problems:
+            raise InstrumentError(f"{fg.label} does not hold the requested pulse", tuple(problems))
+        # Rounded to 1 µV and 1 ps: finer digits are float noise of the unit conversion.
+        self._held = dataclasses.replace(
+            params,
+            amplitude_v=round(held.high_v * self._amp.gain, 6),
+            width_us=round(held.width_s * 1e6, 6),
+            period_us=round(held.period_s * 1e6, 6),
+            count=held.count,
+        )
+        self._held_hash = held.hash
+        return self._held
+
     def _check_deliverable(self, params: PulseParams) -> None:
         amp = self._amp
         why = []
         if params.ecg_gated:
             raise Refused("SET_PARAMS", "UNSUPPORTED", "this rig has no ECG gate")
-        if not 0 < params.amplitude_v <= amp.v_max_v:
-            why.append(f"amplitude {params.amplitude_v:g} V outside 0 to {amp.v_max_v:g} V")
+        if not 0 < params.amplitude_v <= self._v_max_v:
+            why.append(f"amplitude {params.amplitude_v:g} V outside 0 to {self._v_max_v:g} V")
         if not 0 < params.width_us < params.period_us:
             why.append(f"width {params.width_us:g} µs must be below period {params.period_us:g}")
         if params.period_us > 0 and 1e6 / params.period_us > amp.max_rate_hz:

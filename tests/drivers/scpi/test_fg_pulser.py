@@ -278,3 +278,13 @@ def test_service_checks_the_generator_answers() -> None:
 def test_amplifier_ratings_must_be_positive() -> None:
     with pytest.raises(ValueError, match="gain"):
         Amplifier(gain=0.0, v_max_v=1.0, i_max_a=1.0, max_rate_hz=1.0)
+
+
+def test_generator_level_range_caps_the_rig() -> None:
+    # 2000 V at a gain of 100 would need 20 V from a generator that makes at most 10 V.
+    weak = Amplifier(gain=100.0, v_max_v=2000.0, i_max_a=50.0, max_rate_hz=10_000.0)
+    with Conversation([]) as conv:
+        gen = FunctionGeneratorPulser(Keysight33500(conv), weak, trigger_source="BUS")
+        assert gen.limits.v_max_v == 1000.0
+        with pytest.raises(Refused, match="OUT_OF_LIMITS"):
+            gen.configure(dataclasses.replace(PARAMS, amplitude_v=1500.0))
