@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import serial
@@ -479,5 +481,28 @@ def test_loop_url_opens_and_reads_its_own_frames() -> None:
         with pytest.raises(LinkLost):
             link.hello(NONCE, timeout_s=0.2)
         assert link.stats()["before_session"] >= 1
+    finally:
+        link.close()
+
+
+def test_link_level_vectors(peer: ScriptedPeer) -> None:
+    # The golden negatives that pass the codec and must be handled by the link layer.
+    vectors_file = Path(__file__).resolve().parents[2] / "vectors" / "firmware_link_v1.json"
+    vectors = {v["name"]: v for v in json.loads(vectors_file.read_text())["vectors"]}
+    assert vectors["pulse_summary"]["header"]["session"] == SESSION
+    link = connected(peer)
+    try:
+        acks = [peer.expect(MsgType.ACK), peer.expect(MsgType.ACK)]
+        for name in ("pulse_summary", "retx_duplicate_event", "stale_reply", "wrong_session"):
+            peer.write(bytes.fromhex(vectors[name]["wire_hex"]))
+        peer.wait_steps()
+        got = link.next_event(1.0)
+        assert got is not None and got.frame.seq == vectors["pulse_summary"]["header"]["seq"]
+        peer.wait_until(lambda: link.stats().get("wrong_session", 0) == 1)
+        assert link.next_event(0.05) is None
+        stats = link.stats()
+        assert (stats["duplicate"], stats["stale"], stats["events"]) == (1, 1, 1)
+        assert [a.seen.ref_seq for a in acks if a.seen] == [6, 6]
+        peer.verify()
     finally:
         link.close()
