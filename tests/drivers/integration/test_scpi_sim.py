@@ -10,6 +10,7 @@ import dataclasses
 import math
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ def manager() -> Iterator[pyvisa.ResourceManager]:
     rm.close()
 
 
+@contextmanager
 def make_bench(
     manager: pyvisa.ResourceManager,
     dialect: str,
@@ -91,12 +93,14 @@ def make_bench(
 
 @pytest.fixture
 def keysight(manager: pyvisa.ResourceManager) -> Iterator[Bench]:
-    yield from make_bench(manager, "keysight")
+    with make_bench(manager, "keysight") as bench:
+        yield bench
 
 
 @pytest.fixture(params=["keysight", "rigol"])
 def any_scope(request: pytest.FixtureRequest, manager: pyvisa.ResourceManager) -> Iterator[Bench]:
-    yield from make_bench(manager, request.param)
+    with make_bench(manager, request.param) as bench:
+        yield bench
 
 
 def fire(bench: Bench, params: PulseParams = TRAIN, train_id: int = 1) -> None:
@@ -138,7 +142,7 @@ def test_snapshot_of_the_generator_reads_back_what_configure_set(keysight: Bench
 
 
 def test_external_trigger_rig_refuses_to_fire_from_the_host(manager) -> None:
-    for bench in make_bench(manager, "keysight", trigger_source="EXT"):
+    with make_bench(manager, "keysight", trigger_source="EXT") as bench:
         bench.pulser.configure(TRAIN)
         bench.pulser.confirm_arm(bench.pulser.request_arm())
         with pytest.raises(Refused, match="UNSUPPORTED"):
@@ -228,7 +232,7 @@ def test_too_small_a_range_shows_as_clipping(any_scope: Bench) -> None:
 def test_fetch_faults_end_in_a_specific_error_and_a_resynced_scope(
     manager, dialect: str, fault: str, error: type[Exception]
 ) -> None:
-    for bench in make_bench(manager, dialect, faults=(fault,), scope_timeout_s=0.5):
+    with make_bench(manager, dialect, faults=(fault,), scope_timeout_s=0.5) as bench:
         bench.scope.configure(SETUP)
         bench.scope.arm()
         fire(bench, dataclasses.replace(TRAIN, count=1))

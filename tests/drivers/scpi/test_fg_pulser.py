@@ -13,6 +13,7 @@ from drivers.scpi.fg_pulser import ARM_OFFER_LIFETIME_S, Amplifier, FunctionGene
 from drivers.scpi.keysight33500 import Keysight33500
 from drivers.values import PulseParams
 from tests.drivers.conversation import Conversation, Exchange
+from tests.drivers.scpi.fake_time import FakeTime
 
 AMP = Amplifier(gain=300.0, v_max_v=3000.0, i_max_a=50.0, max_rate_hz=10_000.0, model="HVA")
 PARAMS = PulseParams(amplitude_v=900.0, width_us=100.0, count=8, period_us=200.0, i_limit_a=20.0)
@@ -62,23 +63,10 @@ CONFIGURE = PROGRAM + OK + read_back()
 ARM = read_back() + read_back() + [("OUTP 1", None), *OK]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def pulser(conv: Conversation, clock: Clock | None = None) -> FunctionGeneratorPulser:
-    clock = clock or Clock()
+def pulser(conv: Conversation, time: FakeTime | None = None) -> FunctionGeneratorPulser:
+    time = time or FakeTime(100.0)
     return FunctionGeneratorPulser(
-        Keysight33500(conv), AMP, trigger_source="BUS", clock=clock, sleep=clock.sleep
+        Keysight33500(conv), AMP, trigger_source="BUS", clock=time.clock, sleep=time.sleep
     )
 
 
@@ -145,7 +133,7 @@ def test_arm_fire_wait_cycle() -> None:
         ("OUTP 0", None),
         ("*OPC?", "1"),
     ]
-    clock = Clock()
+    clock = FakeTime(100.0)
     with Conversation(CONFIGURE + ARM + train) as conv:
         gen = pulser(conv, clock)
         gen.configure(PARAMS)
@@ -191,7 +179,7 @@ def test_forged_token_is_refused_and_spends_the_offer() -> None:
 
 
 def test_expired_offer_is_refused() -> None:
-    clock = Clock()
+    clock = FakeTime(100.0)
     with Conversation(CONFIGURE + read_back()) as conv:
         gen = pulser(conv, clock)
         gen.configure(PARAMS)

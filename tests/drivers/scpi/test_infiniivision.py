@@ -12,6 +12,7 @@ from drivers.scpi.errors import InvalidSetting
 from drivers.scpi.infiniivision import InfiniiVision
 from drivers.values import ScopeChannel, ScopeSetup
 from tests.drivers.conversation import Conversation, Exchange, block
+from tests.drivers.scpi.fake_time import FakeTime
 
 SETUP = ScopeSetup(
     voltage=ScopeChannel(1, "voltage", 1000.0, 1000.0),
@@ -79,17 +80,6 @@ ARM: list[Exchange] = [
 ]
 V_PRE = "+0,+0,+200,+1,+1.00000000E-06,-1.00000000E-05,+0,+6.28571428E+00,+4.71428571E+02,+128"
 I_PRE = "+0,+0,+200,+1,+1.00000000E-06,-1.00000000E-05,+0,+1.25714286E-01,+9.42857143E+00,+128"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def scope(conv: Conversation) -> InfiniiVision:

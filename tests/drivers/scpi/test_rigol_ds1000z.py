@@ -12,6 +12,7 @@ from drivers.scpi.errors import InvalidSetting
 from drivers.scpi.rigol_ds1000z import RigolDS1000Z
 from drivers.values import ScopeChannel, ScopeSetup
 from tests.drivers.conversation import Conversation, Exchange, block
+from tests.drivers.scpi.fake_time import FakeTime
 
 SETUP = ScopeSetup(
     voltage=ScopeChannel(1, "voltage", 1000.0, 1000.0),
@@ -62,17 +63,6 @@ DONE: list[Exchange] = [(":TRIG:STAT?", "WAIT"), (":TRIG:STAT?", "TD"), (":TRIG:
 
 def preamble(points: int, yinc: float, yorigin: int, yref: int = 127) -> str:
     return f"0,0,{points},1,4.000000e-08,-1.000000e-05,0,{yinc:e},{yorigin},{yref}"
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def scope(conv: Conversation) -> RigolDS1000Z:
