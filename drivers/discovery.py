@@ -17,24 +17,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import secrets
-import time
 import warnings
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyvisa
-import serial
 from serial.tools import list_ports
 
-from drivers.errors import DriverError
-from drivers.link.frame import FLAG_ACK_REQ, Frame, FrameDecoder, to_wire
-from drivers.link.messages import Hello, HelloAck, MsgType, PayloadError
+from drivers.errors import DriverError, LinkLost
+from drivers.link.link import FirmwareLink
+from drivers.link.messages import HelloAck
 from drivers.scpi.base import identity_from_idn
 from drivers.values import Identity
 
-LINK_BAUD = 115_200
-HELLO_RESEND_S = 0.25  # a board reset by opening the port needs a moment before it listens
 FIRMWARE_NAME = "pulsehost"
 
 
@@ -84,9 +80,6 @@ class VisaManager(Protocol):
     def open_resource(self, resource_name: str, **kwargs: Any) -> Any: ...
 
     def close(self) -> None: ...
-
-
-OpenPort = Callable[..., Any]  # serial.serial_for_url and look-alikes
 
 
 def list_serial_ports() -> tuple[SerialPort, ...]:
@@ -155,56 +148,31 @@ def identify_visa(address: str, timeout_s: float, manager: VisaManager) -> Ident
         raise DriverError(str(exc)) from None
 
 
-def hello_firmware(
-    port: str,
-    timeout_s: float,
-    *,
-    open_port: OpenPort = serial.serial_for_url,
-    clock: Callable[[], float] = time.monotonic,
-) -> Identity:
-    """Send a firmware-link HELLO and return who answered in HELLO_ACK; nothing else is sent.
+def hello_firmware(port: str, timeout_s: float) -> Identity:
+    """Send the firmware-link HELLO (`FirmwareLink.hello`) and return who answered.
 
-    The HELLO is repeated every 0.25 s (same nonce, as the link allows) until
-    a HELLO_ACK echoing the nonce arrives or `timeout_s` passes.
+    The HELLO repeats with one nonce until a HELLO_ACK echoes it or `timeout_s`
+    passes; the port is then closed without another command.
     """
-    nonce = secrets.randbits(32)
-    hello = Frame(
-        msg_type=MsgType.HELLO,
-        session=0,
-        seq=0,
-        payload=Hello(version=1, rsv=0, host_max_payload=1024, nonce=nonce).pack(),
-        flags=FLAG_ACK_REQ,
-    )
-    wire = to_wire(hello)
     try:
-        line = open_port(port, baudrate=LINK_BAUD, timeout=0.05, exclusive=True)
-    except (serial.SerialException, OSError, ValueError) as exc:
-        raise DriverError(f"cannot open {port} ({exc}); another program may hold it") from None
+        link = FirmwareLink.open(port)
+    except LinkLost as exc:
+        raise DriverError(str(exc)) from None
     try:
-        decoder = FrameDecoder()
-        deadline = clock() + timeout_s
-        next_send = clock()
-        while clock() < deadline:
-            if clock() >= next_send:
-                line.write(wire)
-                line.flush()
-                next_send = clock() + HELLO_RESEND_S
-            data = line.read(4096)
-            for frame in decoder.feed(data):
-                ack = _hello_ack(frame, nonce)
-                if ack is not None:
-                    return Identity(
-                        maker=FIRMWARE_NAME,
-                        model=f"generator firmware (link v{ack.version})",
-                        serial=ack.serial_text,
-                        firmware=f"{ack.fw_major}.{ack.fw_minor}.{ack.fw_patch}",
-                        resource=port,
-                    )
-    except (serial.SerialException, OSError) as exc:
-        raise DriverError(f"{port} failed during the HELLO ({exc})") from None
+        got = link.hello(secrets.randbits(32), timeout_s)
     finally:
-        line.close()
-    raise DriverError(f"no HELLO_ACK within {timeout_s:g} s")
+        link.close()
+    ack = got.message
+    if not isinstance(ack, HelloAck):  # pragma: no cover - hello() returns HELLO_ACK only
+        raise DriverError(f"{port} answered HELLO with {type(ack).__name__}")
+    # The same identity the generator driver reports for a HELLO_ACK.
+    return Identity(
+        maker="pulse generator firmware",
+        model=f"firmware link v{ack.version}",
+        serial=ack.serial_text,
+        firmware=f"{ack.fw_major}.{ack.fw_minor}.{ack.fw_patch}",
+        resource=port,
+    )
 
 
 def discover(
@@ -214,7 +182,7 @@ def discover(
     link_usb_ids: Collection[str] = (),
     manager: VisaManager | None = None,
     serial_ports: Callable[[], Iterable[SerialPort]] = list_serial_ports,
-    open_port: OpenPort = serial.serial_for_url,
+    hello: Callable[[str, float], Identity] = hello_firmware,
 ) -> Discovery:
     """List serial ports and VISA resources; with `identify`, ask each allowed one who it is."""
     problems: list[str] = []
@@ -230,7 +198,7 @@ def discover(
             firmware_link=link,
         )
         if identify:
-            found = _identify_port(found, timeout_s, open_port)
+            found = _identify_port(found, timeout_s, hello)
         devices.append(found)
     owned = manager is None
     try:
@@ -266,21 +234,13 @@ def discover(
     return Discovery(devices=tuple(devices), problems=tuple(problems))
 
 
-def _identify_port(found: Found, timeout_s: float, open_port: OpenPort) -> Found:
+def _identify_port(
+    found: Found, timeout_s: float, hello: Callable[[str, float], Identity]
+) -> Found:
     if not found.firmware_link:
         return dataclasses.replace(found, note="not a pulsehost generator: not queried")
     try:
-        identity = hello_firmware(found.address, timeout_s, open_port=open_port)
+        identity = hello(found.address, timeout_s)
     except DriverError as exc:
         return dataclasses.replace(found, note=str(exc))
     return dataclasses.replace(found, identity=identity)
-
-
-def _hello_ack(frame: Frame, nonce: int) -> HelloAck | None:
-    if frame.msg_type != MsgType.HELLO_ACK:
-        return None
-    try:
-        ack = HelloAck.unpack(frame.payload)
-    except PayloadError:
-        return None
-    return ack if ack.nonce == nonce else None

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import serial
 
 from drivers.discovery import (
     SerialPort,
@@ -85,7 +84,7 @@ def refuse_to_open(*args: Any, **kwargs: Any) -> Any:
 def test_listing_without_identify_sends_nothing() -> None:
     manager = FakeManager({"TCPIP::10.0.0.5::inst0::INSTR": "X,Y,Z,1"})
     found = discover(
-        manager=manager, serial_ports=lambda: [ARDUINO, GENERATOR], open_port=refuse_to_open
+        manager=manager, serial_ports=lambda: [ARDUINO, GENERATOR], hello=refuse_to_open
     )
     assert [(d.kind, d.address) for d in found.devices] == [
         ("serial", "/dev/ttyACM1"),
@@ -105,7 +104,7 @@ def test_identify_asks_visa_instruments_idn_only_and_leaves_serial_alone() -> No
         }
     )
     found = discover(
-        identify=True, manager=manager, serial_ports=lambda: [ARDUINO], open_port=refuse_to_open
+        identify=True, manager=manager, serial_ports=lambda: [ARDUINO], hello=refuse_to_open
     )
     by_address = {d.address: d for d in found.devices}
     assert manager.sent == ["*IDN?"]
@@ -142,6 +141,7 @@ def firmware_port() -> Iterator[str]:
 @pytest.mark.timeout(10)
 def test_hello_identifies_the_simulated_firmware(firmware_port: str) -> None:
     identity = hello_firmware(firmware_port, timeout_s=2.0)
+    assert (identity.maker, identity.model) == ("pulse generator firmware", "firmware link v1")
     assert identity.serial == "SIM-0001"
     assert identity.firmware == "1.0.3"
     assert identity.resource == firmware_port
@@ -160,13 +160,13 @@ def test_identify_runs_the_hello_on_a_clear_firmware_link(firmware_port: str) ->
 @pytest.mark.timeout(10)
 def test_hello_without_an_answer_gives_up_at_the_timeout() -> None:
     # loop:// sends our own HELLO straight back: never a HELLO_ACK.
-    with pytest.raises(DriverError, match=r"no HELLO_ACK within 0\.3 s"):
+    with pytest.raises(DriverError, match=r"no HELLO_ACK from loop:// within 0\.3 s"):
         hello_firmware("loop://", timeout_s=0.3)
 
 
 def test_hello_on_a_port_that_will_not_open_names_it() -> None:
     with pytest.raises(DriverError, match="/dev/does-not-exist"):
-        hello_firmware("/dev/does-not-exist", timeout_s=0.3, open_port=serial.serial_for_url)
+        hello_firmware("/dev/does-not-exist", timeout_s=0.3)
 
 
 @pytest.mark.timeout(20)
