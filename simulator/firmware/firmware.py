@@ -28,6 +28,7 @@ from drivers.link.frame import (
     seq_newer,
 )
 from drivers.link.messages import (
+    CAP_WAVEFORMS,
     PULSE_IDX_NONE,
     Abort,
     Ack,
@@ -47,6 +48,8 @@ from drivers.link.messages import (
     MsgType,
     Nak,
     PayloadError,
+    PulseFlag,
+    PulseSummary,
     Result,
     SetParams,
     Status,
@@ -64,7 +67,7 @@ from simulator.firmware.link_faults import LinkFaults, LinkFaultSpec
 from simulator.firmware.params import check_params, is_gated, train_request
 from simulator.firmware.reply_cache import ReplyCache
 from simulator.firmware.train_records import TrainRecord, TrainRecords
-from simulator.firmware.train_run import PulseStatsLike, Step, TrainRun, pulse_slice
+from simulator.firmware.train_run import PulseStatsLike, Step, TrainRun
 from simulator.firmware.waves import StoredWaves
 from simulator.train import DeliveredTrain, TrainRequest
 
@@ -757,6 +760,15 @@ class Firmware:
 
     def _pulse_done(self, k: int, wall: float) -> None:
         run = self._run
+        assert run is not None
+        summary = self._report_pulse(k)
+        if k == run.trip_index:
+            code = FaultCode.ARC if summary.flags & PulseFlag.ARC else FaultCode.OVERCURRENT
+            self._fault(code, wall, run.train_id, k)
+
+    def _report_pulse(self, k: int) -> PulseSummary:
+        """Pulse k has ended: count it, and stream or buffer its summary."""
+        run = self._run
         assert run is not None and run.train is not None
         summary = run.summary(k)
         run.reported.append(summary)
@@ -764,13 +776,11 @@ class Firmware:
         if run.train.delivered[k]:
             self.pulses_delivered += 1
         if run.stream:
-            self._publish(pulse_slice(run.train, k))
+            self._publish(run.pulse_alone(k))
             self._push_event(MsgType.PULSE_SUMMARY, summary.pack())
         else:
             run.buffered.append(summary)
-        if k == run.trip_index:
-            code = FaultCode.ARC if summary.flags & 0x04 else FaultCode.OVERCURRENT
-            self._fault(code, wall, run.train_id, k)
+        return summary
 
     def _end_train(self, result: TrainResult, wall: float, stop_now: bool) -> None:
         run = self._run
@@ -778,9 +788,9 @@ class Firmware:
         nominal = self._clock.now(wall)
         if stop_now:
             # The pulse under way completes; nothing after it starts.
+            # Its summary is reported, but it trips nothing more: the train is ending anyway.
             for k in run.started_pulses(nominal):
-                if k not in {s.pulse_idx for s in run.reported}:
-                    self._pulse_done_quiet(k)
+                self._report_pulse(k)
             run.drop_remaining()
         n_slots = len(run.reported)
         if run.gated is not None and run.gated.timed_out_at is not None and not stop_now:
@@ -792,9 +802,9 @@ class Firmware:
         for summary in run.buffered:
             self._push_event(MsgType.PULSE_SUMMARY, summary.pack())
         run.buffered.clear()
-        n_delivered = sum(1 for s in run.reported if not s.flags & 0x20)
+        n_delivered = sum(1 for s in run.reported if not s.flags & PulseFlag.MISSING)
         stored = 0
-        if run.train is not None and self.device.caps & 0x02:
+        if run.train is not None and self.device.caps & CAP_WAVEFORMS:
             self._waves = StoredWaves(run.train_id, run.train, n_slots)
             stored = sum(1 for k in range(n_slots) if self._waves.has(k))
         done = TrainDone(
@@ -822,21 +832,6 @@ class Firmware:
         self._run = None
         if self._state == FwState.FIRING:
             self._enter_done(wall)
-
-    def _pulse_done_quiet(self, k: int) -> None:
-        """A pulse that completes during ABORT or a fault: reported, but it trips nothing new."""
-        run = self._run
-        assert run is not None and run.train is not None
-        summary = run.summary(k)
-        run.reported.append(summary)
-        run.flags_or |= summary.flags
-        if run.train.delivered[k]:
-            self.pulses_delivered += 1
-        if run.stream:
-            self._publish(pulse_slice(run.train, k))
-            self._push_event(MsgType.PULSE_SUMMARY, summary.pack())
-        else:
-            run.buffered.append(summary)
 
     # ------------------------------------------------------------------ frames out
 

@@ -167,6 +167,23 @@ class TrainRun:
             r_to_pulse_us=r_to_pulse,
         )
 
+    def pulse_alone(self, k: int) -> DeliveredTrain:
+        """Pulse k as a one-pulse train, for listeners that follow pulses as they happen."""
+        train = self.train
+        assert train is not None
+        rows = slice(k, k + 1)
+        return DeliveredTrain(
+            request=train.request,
+            fs_hz=train.fs_hz,
+            t0_s=train.t0_s,
+            pulse_times_s=train.pulse_times_s[rows],
+            voltage_v=train.voltage_v[rows],
+            current_a=train.current_a[rows],
+            delivered=train.delivered[rows],
+            flags=train.flags[rows],
+            tripped=k == self.trip_index,
+        )
+
     def truncated(self, n: int) -> DeliveredTrain | None:
         """The delivered train cut after its first n pulse slots (ABORT, link loss)."""
         train = self.train
@@ -205,22 +222,6 @@ def _trip_index(train: DeliveredTrain | None, stats: Sequence[PulseStatsLike]) -
             return k
     delivered = np.flatnonzero(np.asarray(train.delivered))
     return int(delivered[-1]) if delivered.size else 0
-
-
-def pulse_slice(train: DeliveredTrain, k: int) -> DeliveredTrain:
-    """Pulse k alone, as a one-pulse train, for listeners that follow pulses as they happen."""
-    sl = slice(k, k + 1)
-    return DeliveredTrain(
-        request=train.request,
-        fs_hz=train.fs_hz,
-        t0_s=train.t0_s,
-        pulse_times_s=train.pulse_times_s[sl],
-        voltage_v=train.voltage_v[sl],
-        current_a=train.current_a[sl],
-        delivered=train.delivered[sl],
-        flags=train.flags[sl],
-        tripped=bool(train.tripped and not train.delivered[k + 1 :].any()),
-    )
 
 
 def _i32(x: float) -> int:
