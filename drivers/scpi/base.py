@@ -132,6 +132,8 @@ class ScpiInstrument:
                 open_timeout=int(timeout_ms),
             )
         except Exception as exc:  # pyvisa-py raises a bare Exception when it cannot connect
+            if owned and manager is not None:
+                manager.close()
             raise InstrumentLost(
                 f"could not open {cls.kind.lower()} at {address}: {exc}; check the address, "
                 "that the instrument is powered and reachable, and that no other program "

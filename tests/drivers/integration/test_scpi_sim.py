@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import pyvisa
 
 from drivers.errors import InstrumentTimeout, Refused
 from drivers.scpi.block import TruncatedBlock
+from drivers.scpi.errors import InstrumentLost
 from drivers.scpi.fg_pulser import Amplifier, FunctionGeneratorPulser
 from drivers.scpi.infiniivision import InfiniiVision
 from drivers.scpi.keysight33500 import Keysight33500
@@ -244,3 +246,28 @@ def test_fetch_faults_end_in_a_specific_error_and_a_resynced_scope(
         bench.scope.check_errors("the resync")  # nothing left over, queue clean
         (capture,) = bench.scope.fetch()  # the fault fired once; the data is still there
         assert capture.voltage.values.size > 1000
+
+
+def test_open_with_its_own_resource_manager_and_close() -> None:
+    generator_sim = SimulatedFunctionGenerator(lambda r: None, lambda t: None)  # type: ignore[arg-type, return-value]
+    with ScpiServer(generator_sim) as server:
+        with Keysight33500.open(server.resource, timeout_s=2.0) as generator:
+            assert generator.identity.model == "33521B"
+            generator.output = True
+        assert not generator_sim.output_on  # closing turned it off
+        assert generator.closed
+
+
+def test_nothing_listening_is_instrument_lost_not_a_hang() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    address = f"TCPIP::127.0.0.1::{port}::SOCKET"
+    with pytest.raises(InstrumentLost, match=f"127.0.0.1::{port}::SOCKET.*refused"):
+        generator = Keysight33500.open(address, timeout_s=0.5)
+        try:
+            _ = generator.identity
+        finally:
+            generator.close()
+    assert time.monotonic() - started < 5.0
