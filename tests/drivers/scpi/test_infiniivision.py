@@ -347,3 +347,61 @@ def test_snapshot_covers_scope_and_channels_in_use() -> None:
         "impedance": "ONEM",
         "bandwidth_limit": False,
     }
+
+
+# name, value written, command expected, reply to the query, value read back
+SETTINGS = [
+    ("timebase_mode", "MAIN", ":TIM:MODE MAIN", "MAIN", "MAIN"),
+    ("timebase_scale", 2e-5, ":TIM:SCAL 2e-05", "+2.000000E-05", 2e-5),
+    ("timebase_reference", "CENT", ":TIM:REF CENT", "CENT", "CENT"),
+    ("timebase_position", -1e-5, ":TIM:POS -1e-05", "-1.000000E-05", -1e-5),
+    ("acquire_type", "NORM", ":ACQ:TYPE NORM", "NORM", "NORM"),
+    ("acquire_mode", "SEGM", ":ACQ:MODE SEGM", "SEGM", "SEGM"),
+    ("segment_count", 8, ":ACQ:SEGM:COUN 8", "+8", 8),
+    ("segment_index", 3, ":ACQ:SEGM:IND 3", "+3", 3),
+    ("trigger_mode", "EDGE", ":TRIG:MODE EDGE", "EDGE", "EDGE"),
+    ("trigger_source", "CHAN1", ":TRIG:EDGE:SOUR CHAN1", "CHAN1", "CHAN1"),
+    ("trigger_level", 100.0, ":TRIG:EDGE:LEV 100", "+1.000000E+02", 100.0),
+    ("trigger_slope", "NEG", ":TRIG:EDGE:SLOP NEG", "NEG", "NEG"),
+    ("trigger_sweep", "NORM", ":TRIG:SWE NORM", "NORM", "NORM"),
+    ("waveform_source", "CHAN2", ":WAV:SOUR CHAN2", "CHAN2", "CHAN2"),
+    ("waveform_format", "BYTE", ":WAV:FORM BYTE", "BYTE", "BYTE"),
+    ("waveform_byte_order", "LSBF", ":WAV:BYT LSBF", "LSBF", "LSBF"),
+    ("waveform_unsigned", True, ":WAV:UNS 1", "1", True),
+    ("waveform_points_mode", "RAW", ":WAV:POIN:MODE RAW", "RAW", "RAW"),
+    ("waveform_points", 10_000, ":WAV:POIN 10000", "+10000", 10_000),
+]
+CHANNEL_SETTINGS = [
+    ("display", True, ":CHAN3:DISP 1", "1", True),
+    ("probe", 1000.0, ":CHAN3:PROB 1000", "+1.000000E+03", 1000.0),
+    ("units", "AMP", ":CHAN3:UNIT AMP", "AMP", "AMP"),
+    ("scale", 150.0, ":CHAN3:SCAL 150", "+1.500000E+02", 150.0),
+    ("offset", 450.0, ":CHAN3:OFFS 450", "+4.500000E+02", 450.0),
+    ("coupling", "DC", ":CHAN3:COUP DC", "DC", "DC"),
+    ("impedance", "FIFT", ":CHAN3:IMP FIFT", "FIFT", "FIFT"),
+    ("bandwidth_limit", False, ":CHAN3:BWL 0", "0", False),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "command", "reply", "read"), SETTINGS)
+def test_setting_conversation(name: str, value, command: str, reply: str, read) -> None:
+    with Conversation([(command, None), (command.split(" ")[0] + "?", reply)]) as conv:
+        s = scope(conv)
+        setattr(s, name, value)
+        assert getattr(s, name) == read
+
+
+@pytest.mark.parametrize(("name", "value", "command", "reply", "read"), CHANNEL_SETTINGS)
+def test_channel_setting_conversation(name: str, value, command: str, reply: str, read) -> None:
+    with Conversation([(command, None), (command.split(" ")[0] + "?", reply)]) as conv:
+        channel = scope(conv).channels[3]
+        setattr(channel, name, value)
+        assert getattr(channel, name) == read
+
+
+def test_sample_rate_is_read_only() -> None:
+    with Conversation([(":ACQ:SRAT?", "+2.500000E+09")]) as conv:
+        s = scope(conv)
+        assert s.sample_rate == 2.5e9
+        with pytest.raises(AttributeError, match="read-only"):
+            s.sample_rate = 1e9  # type: ignore[misc]

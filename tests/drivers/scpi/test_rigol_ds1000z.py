@@ -196,3 +196,59 @@ def test_fetch_before_completion_is_refused() -> None:
         s.configure(SETUP)
         with pytest.raises(InstrumentError, match="wait_complete"):
             s.fetch()
+
+
+# name, value written, command expected, reply to the query, value read back
+SETTINGS = [
+    ("timebase_mode", "MAIN", ":TIM:MODE MAIN", "MAIN", "MAIN"),
+    ("timebase_scale", 2e-5, ":TIM:MAIN:SCAL 2e-05", "2.000000e-05", 2e-5),
+    ("timebase_offset", 1.1e-4, ":TIM:MAIN:OFFS 0.00011", "1.100000e-04", 1.1e-4),
+    ("acquire_type", "NORM", ":ACQ:TYPE NORM", "NORM", "NORM"),
+    ("memory_depth", "600000", ":ACQ:MDEP 600000", "600000", "600000"),
+    ("memory_depth", "auto", ":ACQ:MDEP AUTO", "AUTO", "AUTO"),
+    ("trigger_mode", "EDGE", ":TRIG:MODE EDGE", "EDGE", "EDGE"),
+    ("trigger_source", "CHAN2", ":TRIG:EDG:SOUR CHAN2", "CHAN2", "CHAN2"),
+    ("trigger_level", -50.0, ":TRIG:EDG:LEV -50", "-5.000000e+01", -50.0),
+    ("trigger_slope", "POS", ":TRIG:EDG:SLOP POS", "POS", "POS"),
+    ("trigger_sweep", "SING", ":TRIG:SWE SING", "SING", "SING"),
+    ("waveform_source", "CHAN1", ":WAV:SOUR CHAN1", "CHAN1", "CHAN1"),
+    ("waveform_mode", "RAW", ":WAV:MODE RAW", "RAW", "RAW"),
+    ("waveform_format", "BYTE", ":WAV:FORM BYTE", "BYTE", "BYTE"),
+    ("waveform_start", 250_001, ":WAV:STAR 250001", "250001", 250_001),
+    ("waveform_stop", 500_000, ":WAV:STOP 500000", "500000", 500_000),
+]
+CHANNEL_SETTINGS = [
+    ("display", False, ":CHAN4:DISP 0", "0", False),
+    ("probe", 10.0, ":CHAN4:PROB 10", "1.000000e+01", 10.0),
+    ("units", "AMP", ":CHAN4:UNIT AMP", "AMP", "AMP"),
+    ("scale", 5.0, ":CHAN4:SCAL 5", "5.000000e+00", 5.0),
+    ("offset", -15.0, ":CHAN4:OFFS -15", "-1.500000e+01", -15.0),
+    ("coupling", "DC", ":CHAN4:COUP DC", "DC", "DC"),
+    ("bandwidth_limit", "20M", ":CHAN4:BWL 20M", "20M", "20M"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "command", "reply", "read"), SETTINGS)
+def test_setting_conversation(name: str, value, command: str, reply: str, read) -> None:
+    with Conversation([(command, None), (command.split(" ")[0] + "?", reply)]) as conv:
+        s = scope(conv)
+        setattr(s, name, value)
+        assert getattr(s, name) == read
+
+
+@pytest.mark.parametrize(("name", "value", "command", "reply", "read"), CHANNEL_SETTINGS)
+def test_channel_setting_conversation(name: str, value, command: str, reply: str, read) -> None:
+    with Conversation([(command, None), (command.split(" ")[0] + "?", reply)]) as conv:
+        channel = scope(conv).channels[4]
+        setattr(channel, name, value)
+        assert getattr(channel, name) == read
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("memory_depth", "7000"), ("probe", 3.0), ("trigger_source", "EXT"), ("waveform_start", 0)],
+)
+def test_values_the_ds1000z_does_not_offer_are_refused(name: str, value) -> None:
+    with Conversation([]) as conv, pytest.raises(InvalidSetting, match=name):
+        s = scope(conv)
+        setattr(s.channels[1] if name == "probe" else s, name, value)
