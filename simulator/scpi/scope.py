@@ -287,6 +287,12 @@ class SimulatedScope(ScpiInstrument):
                 self.channel_value("display"),
                 lambda c, v: self.update_channel(c, display=v),
             ),
+            setting(
+                head + "COUPling",
+                coupling,
+                self.channel_value("coupling"),
+                lambda c, v: self.update_channel(c, coupling=v),
+            ),
         ]
 
     def channel_value(self, name: str) -> Callable[[Call], object]:
