@@ -224,10 +224,9 @@ class TcpTransport(_Serving):
         self._listener.close()
 
     def _read_fds(self) -> list[int]:
-        fds = [self._listener.fileno()]
-        if self._client is not None:
-            fds.append(self._client.fileno())
-        return fds
+        # The client first: its hang-up is handled before a new host is accepted.
+        fds = [] if self._client is None else [self._client.fileno()]
+        return [*fds, self._listener.fileno()]
 
     def _out_fd(self) -> int | None:
         return None if self._client is None else self._client.fileno()
@@ -253,16 +252,31 @@ class TcpTransport(_Serving):
             conn, _ = self._listener.accept()
         except BlockingIOError:
             return
-        if self._client is not None:
+        if self._client is not None and self._client_alive():
             self.refused += 1
             conn.close()
             return
+        self._drop_client()  # the old host hung up; its EOF may not have been read yet
         conn.setblocking(False)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._client = conn
         self.connections += 1
         self._pending.clear()
         self.firmware.reset_stream()
+
+    def _client_alive(self) -> bool:
+        assert self._client is not None
+        try:
+            return self._client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True  # open, nothing to read
+        except OSError:
+            return False
+
+    @property
+    def connected(self) -> bool:
+        """A host holds the port."""
+        return self._client is not None
 
     def _drop_client(self) -> None:
         if self._client is not None:
