@@ -15,7 +15,7 @@ from typing import Any
 
 from pulsehost.journal.errors import JournalReadError
 from pulsehost.journal.layout import JOURNAL_FILE
-from pulsehost.journal.store import session_directories
+from pulsehost.journal.store import session_names
 from pulsehost.journal.summary import SessionSummary, summarize
 
 INDEX_FILE = ".pulsehost-index.json"
@@ -28,17 +28,16 @@ def list_sessions(store: Path, *, use_cache: bool = True) -> list[SessionSummary
     cached = _load(store) if use_cache else {}
     fresh: dict[str, Any] = {}
     summaries: list[SessionSummary] = []
-    for directory in session_directories(store):
+    for name in session_names(store):
+        journal = os.path.join(store, name, JOURNAL_FILE)
         try:
-            stat = os.stat(directory / JOURNAL_FILE)
+            stat = os.stat(journal)
         except FileNotFoundError:
             continue  # not a session (yet): no journal
         except OSError as exc:
-            raise JournalReadError(
-                f"cannot read {directory / JOURNAL_FILE}: {exc.strerror}"
-            ) from exc
+            raise JournalReadError(f"cannot read {journal}: {exc.strerror}") from exc
         key = [stat.st_size, stat.st_mtime_ns]
-        entry = cached.get(directory.name)
+        entry = cached.get(name)
         summary = None
         if isinstance(entry, dict) and entry.get("key") == key:
             try:
@@ -47,13 +46,11 @@ def list_sessions(store: Path, *, use_cache: bool = True) -> list[SessionSummary
                 summary = None
         if summary is None:
             try:
-                summary = summarize(directory)
+                summary = summarize(store / name)
             except OSError as exc:
-                raise JournalReadError(
-                    f"cannot read {directory / JOURNAL_FILE}: {exc.strerror}"
-                ) from exc
+                raise JournalReadError(f"cannot read {journal}: {exc.strerror}") from exc
             entry = {"key": key, "summary": summary.to_json()}
-        fresh[directory.name] = entry
+        fresh[name] = entry
         summaries.append(summary)
     if use_cache and fresh != cached:
         _save(store, fresh)

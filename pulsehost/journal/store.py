@@ -24,18 +24,23 @@ def default_store(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir("pulsehost")) / "sessions"
 
 
-def session_directories(store: Path) -> list[Path]:
-    """Every session directory in the store, oldest first (names start with the UTC start)."""
+def session_names(store: Path) -> list[str]:
+    """Names of every session directory in the store, oldest first (they start with the UTC
+    start). Plain strings: listing ten thousand sessions should not build ten thousand Paths."""
     try:
-        entries = list(os.scandir(store))
+        with os.scandir(store) as entries:
+            return sorted(e.name for e in entries if SESSION_DIR.match(e.name) and e.is_dir())
     except FileNotFoundError:
         return []
     except NotADirectoryError as exc:
         raise JournalReadError(f"the session store {store} is a file, not a directory") from exc
     except OSError as exc:
         raise JournalReadError(f"cannot read the session store {store}: {exc.strerror}") from exc
-    found = [Path(e.path) for e in entries if SESSION_DIR.match(e.name) and e.is_dir()]
-    return sorted(found, key=lambda p: p.name)
+
+
+def session_directories(store: Path) -> list[Path]:
+    """Every session directory in the store, oldest first."""
+    return [store / name for name in session_names(store)]
 
 
 def find_session_dir(store: Path, id_or_prefix: str) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class SessionSummary:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> SessionSummary:
@@ -67,15 +68,17 @@ def summarize(directory: Path) -> SessionSummary:
         size = os.fstat(handle.fileno()).st_size
         handle.seek(max(size - _TAIL_BYTES, len(first_line)))
         tail = handle.read()
+        stop = _last_stop(tail)
+        delivered = stop.get("pulses_delivered") if stop is not None else None
+        if type(delivered) is not int:  # no stop document, or one without a count
+            whole = size - len(first_line) <= _TAIL_BYTES  # then the tail is all the rest
+            handle.seek(len(first_line))
+            found, delivered = _scan(tail.splitlines(keepends=True) if whole else handle)
+            stop = stop or found
+            if stop is not None and type(stop.get("pulses_delivered")) is int:
+                delivered = stop["pulses_delivered"]
     start = _document(first_line)
-    stop = _last_stop(tail)
     problem = None if start.get("kind") == "start" else "the start document cannot be read"
-    delivered = 0
-    if stop is None or type(stop.get("pulses_delivered")) is not int:
-        found, delivered = _scan_all(path)
-        stop = stop or found
-    if stop is not None and type(stop.get("pulses_delivered")) is int:
-        delivered = stop["pulses_delivered"]
     outcome = _text(stop.get("outcome")) if stop is not None else None
     protocol = start.get("protocol")
     if not isinstance(protocol, dict):
@@ -118,18 +121,21 @@ def _last_stop(tail: bytes) -> dict[str, Any] | None:
     return document if document.get("kind") == "stop" else None
 
 
-def _scan_all(path: Path) -> tuple[dict[str, Any] | None, int]:
+def _scan(lines: Iterable[bytes]) -> tuple[dict[str, Any] | None, int]:
+    """The stop document (if any) and the number of pulse documents among `lines`."""
     stop = None
     pulses = 0
-    with open(path, "rb") as handle:
-        for line in handle:
-            if not line.endswith(b"\n"):
-                break  # torn
-            document = _document(line)
-            if document.get("kind") == "pulse":
-                pulses += 1
-            elif document.get("kind") == "stop":
-                stop = document
+    for line in lines:
+        if not line.endswith(b"\n"):
+            break  # torn
+        # Parse only lines that can be pulse or stop documents (keys are sorted, compact).
+        if b'"kind":"pulse"' not in line and b'"kind":"stop"' not in line:
+            continue
+        kind = _document(line).get("kind")
+        if kind == "pulse":
+            pulses += 1
+        elif kind == "stop":
+            stop = _document(line)
     return stop, pulses
 
 
