@@ -97,11 +97,11 @@ def match_nodes(nodes: tuple[Node, ...], tokens: tuple[Token, ...]) -> tuple[int
         node = nodes[i]
         if j < len(tokens) and node.accepts(tokens[j].alpha):
             typed = tokens[j].suffix
-            if typed is None or node.suffix is not None:
-                rest = walk(i + 1, j + 1)
-                if rest is not None:
-                    low = node.suffix[0] if node.suffix else 0
-                    return (typed if typed is not None else low, *rest) if node.suffix else rest
+            rest = walk(i + 1, j + 1) if typed is None or node.suffix is not None else None
+            if rest is not None:
+                if node.suffix is None:
+                    return rest
+                return (node.suffix[0] if typed is None else typed, *rest)
         if node.optional:
             rest = walk(i + 1, j)
             if rest is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,7 +42,7 @@ MAX_RATE_HZ = 2.5e9
 MEMORY_POINTS = 4_000_000
 NORMAL_POINTS = 62_500
 BLOCK_DIGITS = 8
-FORMAT_CODES = {"BYTE": 0, "WORD": 1, "ASC": 4}
+FORMAT_CODES = MappingProxyType({"BYTE": 0, "WORD": 1, "ASC": 4})
 _F = "{:+.6E}"
 _PRE = "{:+.10E}"
 

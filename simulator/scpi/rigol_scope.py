@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,9 +37,9 @@ SCREEN_POINTS = 1200
 MAX_RATE_HZ = 1e9
 MEMORY_POINTS = 24_000_000  # with the memory option
 BLOCK_DIGITS = 9
-READ_LIMITS = {"BYTE": 250_000, "WORD": 125_000, "ASC": 15_625}
-FORMAT_CODES = {"BYTE": 0, "WORD": 1, "ASC": 2}
-MODE_CODES = {"NORM": 0, "MAX": 1, "RAW": 2}
+READ_LIMITS = MappingProxyType({"BYTE": 250_000, "WORD": 125_000, "ASC": 15_625})
+FORMAT_CODES = MappingProxyType({"BYTE": 0, "WORD": 1, "ASC": 2})
+MODE_CODES = MappingProxyType({"NORM": 0, "MAX": 1, "RAW": 2})
 DEPTHS = (
     3_000,
     6_000,
