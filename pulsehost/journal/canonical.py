@@ -8,6 +8,8 @@ that a line was not re-spelled (say `1E-05` for `1e-05`) as well as not altered.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hashlib
 import json
 import math
@@ -39,9 +41,10 @@ def document_hash(document: Mapping[str, Any], blocks: Iterable[bytes] = ()) -> 
 def to_json_value(value: Any, where: str) -> Any:
     """Copy `value` into plain JSON types, or say which field cannot be stored.
 
-    numpy scalars and arrays become numbers and lists, tuples become lists and
-    NaN or infinity becomes null (JSON has no spelling for them). Strings are
-    kept exactly as given.
+    numpy scalars and arrays become numbers and lists, tuples become lists, sets
+    become sorted lists, enums their values, dataclass instances objects of their
+    fields, and NaN or infinity becomes null (JSON has no spelling for them).
+    Strings are kept exactly as given.
     """
     kind = type(value)
     if value is None or kind is str or kind is bool or kind is int:
@@ -71,6 +74,14 @@ def to_json_value(value: Any, where: str) -> Any:
         return [to_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, np.ndarray):
         return to_json_value(value.tolist(), where)
+    if isinstance(value, set | frozenset):  # e.g. firmware flags; sorted, so the hash is stable
+        items = [to_json_value(item, f"{where}[]") for item in value]
+        return sorted(items, key=lambda item: canonical_json({"": item}))
+    if isinstance(value, enum.Enum):
+        return to_json_value(value.value, where)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return to_json_value(fields, where)
     raise JournalError(
         f"field {where!r} holds a {type(value).__name__}, which a journal cannot store; "
         "use numbers, strings, booleans, null, lists or objects"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import errno
 import hashlib
 import itertools
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,17 @@ from pulsehost.journal import JournalClock, JournalError, JournalWriter, Session
 from pulsehost.journal.sample import sample_start
 
 START = sample_start(trains=1, pulses_per_train=2)
+
+
+class Level(enum.Enum):
+    WARN = "warn"
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    train_id: int
+    flags: frozenset[str]
+    width_us: float
 
 
 def lines(writer: JournalWriter) -> list[dict]:
@@ -115,10 +128,15 @@ def test_free_text_is_stored_exactly_and_numpy_values_become_json(store: Path) -
                 "bad": float("nan"),
                 "inf": float("-inf"),
                 "pair": (2, 3),
+                "flags": frozenset({"OC", "ARC"}),
+                "level": Level.WARN,
+                "telemetry": Telemetry(3, frozenset({"UV"}), 99.5),
             }
         )
     event = Session.read(writer.directory).events[0]
     assert event["note"] == note
+    assert event["flags"] == ["ARC", "OC"] and event["level"] == "warn"
+    assert event["telemetry"] == {"train_id": 3, "flags": ["UV"], "width_us": 99.5}
     assert event["v"] == 1.5 and event["n"] == 7 and event["flag"] is True
     assert event["trace"] == [1, 2] and event["pair"] == [2, 3]
     assert event["bad"] is None and event["inf"] is None
