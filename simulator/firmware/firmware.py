@@ -29,6 +29,7 @@ from drivers.link.frame import (
 )
 from drivers.link.messages import (
     CAP_WAVEFORMS,
+    MAX_WAVE_SAMPLES,
     PULSE_IDX_NONE,
     Abort,
     Ack,
@@ -91,18 +92,6 @@ HV_STAGE = {  # STATUS hv_stage: 0 off, 1 charging, 2 charged, 3 pulsing, 4 disc
 INTERLOCKS_CLOSED = 0b11110
 FOOTSWITCH = 0b00001
 LOG_FRAMES = 512
-HOST_COMMANDS = frozenset(
-    {
-        MsgType.SET_PARAMS,
-        MsgType.ARM_REQUEST,
-        MsgType.ARM_CONFIRM,
-        MsgType.FIRE,
-        MsgType.ABORT,
-        MsgType.CLEAR_FAULT,
-        MsgType.GET_TRAIN,
-        MsgType.GET_WAVE,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -120,9 +109,9 @@ class Firmware:
     `deliver` is the load model (`LoadModel.deliver`), `summarize` its per-
     pulse summary, `publish` tells listeners (the bench's scope) what reached
     the load, `open_gate` gives judged ECG beats for gated trains and
-    `pair_known` says which electrode pairs are wired. The
-    firmware's ids and link faults are seeded from `seed`; `time_scale`
-    compresses charging, pulse periods and ECG beats but never a safety timer.
+    `pair_known` says which electrode pairs are wired. The firmware's ids and
+    link faults are seeded from `seed`; `time_scale` compresses charging,
+    pulse periods and ECG beats but never a safety timer.
     Trains are requested on the bench clock: firmware time plus `epoch_s`,
     the bench-clock time at which the firmware booted. ECG gates are opened
     on firmware time.
@@ -562,7 +551,9 @@ class Firmware:
         waves = self._waves
         if waves is None or ask.train_id not in (0, waves.train_id):
             return self._nak(Result.BAD_PARAM)
-        if ask.channel > 1 or not 0 < ask.max_samples <= 498 or not waves.has(ask.pulse_idx):
+        if ask.channel > 1 or not 0 < ask.max_samples <= MAX_WAVE_SAMPLES:
+            return self._nak(Result.BAD_PARAM)
+        if not waves.has(ask.pulse_idx):
             return self._nak(Result.BAD_PARAM)
         if ask.offset > waves.total(ask.pulse_idx, ask.channel):
             return self._nak(Result.BAD_PARAM)
