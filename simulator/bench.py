@@ -273,6 +273,7 @@ class Bench:
                 "[function_generator]  # alternative generator path (FG + HV amplifier)",
                 f"resource = {_toml_str(self.fg_resource)}",
                 f"amplifier_gain = {AMPLIFIER_GAIN!r}",
+                'trigger_source = "BUS"  # no firmware FIRE line here: the host sends *TRG',
                 "",
                 "[limits]",
                 f"v_max_v = {self.device.v_max_v!r}",

@@ -94,6 +94,7 @@ def test_the_rig_file_points_at_live_instruments(
         assert rig["function_generator"] == {
             "resource": bench.fg_resource,
             "amplifier_gain": 300.0,
+            "trigger_source": "BUS",
         }
         assert rig["limits"] == {"v_max_v": 3000.0, "i_max_a": 50.0}
         assert bench.firmware_url.startswith("/dev/" if serial == "pty" else "socket://127.0.0.1:")
