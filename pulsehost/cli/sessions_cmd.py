@@ -222,7 +222,10 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    import json
+
     from pulsehost.journal import JournalReadError, Session
+    from pulsehost.journal.export import integrity_record
     from pulsehost.journal.store import find_session_dir, session_directories
 
     store = _store(args)
@@ -231,28 +234,39 @@ def run_verify(args: argparse.Namespace) -> int:
             directories = session_directories(store)
         else:
             directories = [find_session_dir(store, args.session)]
-        sessions = [Session.read(d) for d in directories]
     except JournalReadError as exc:
         raise CliError(str(exc)) from None
-    broken = [s for s in sessions if not s.integrity.ok]
+    rows: list[dict[str, Any]] = []  # one per session, as printed by --json
+    lines: list[str] = []
+    for directory in directories:
+        try:
+            session = Session.read(directory)
+        except JournalReadError as exc:  # e.g. its journal was deleted
+            summary = f"BROKEN: {exc}"
+            rows.append(
+                {
+                    "session_id": None,
+                    "directory": directory.name,
+                    "status": "broken",
+                    "reason": str(exc),
+                    "summary": summary,
+                }
+            )
+            lines.append(f"{directory.name}: {summary}")
+            continue
+        rows.append(
+            {"session_id": session.session_id, "directory": directory.name}
+            | integrity_record(session)
+        )
+        lines.append(f"{directory.name} ({session.outcome}): {session.integrity.describe()}")
+    broken = sum(row["status"] == "broken" for row in rows)
     if args.json:
-        import json
-
-        from pulsehost.journal.export import integrity_record
-
-        rows = [
-            {"session_id": s.session_id, "directory": s.directory.name, **integrity_record(s)}
-            for s in sessions
-        ]
-        print(json.dumps({"format": VERIFY_FORMAT, "ok": not broken, "sessions": rows}, indent=2))
+        document = {"format": VERIFY_FORMAT, "ok": not broken, "sessions": rows}
+        print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        if not sessions:
-            print(f"No sessions in {store}.")
-        for session in sessions:
-            print(f"{session.directory.name} ({session.outcome}): {session.integrity.describe()}")
-        if args.all and sessions:
-            intact = len(sessions) - len(broken)
-            print(f"{len(sessions)} sessions: {intact} intact, {len(broken)} broken")
+        print("\n".join(lines) if lines else f"No sessions in {store}.")
+        if args.all and rows:
+            print(f"{len(rows)} sessions: {len(rows) - broken} intact, {broken} broken")
     return exit_codes.CHECK_FAILED if broken else exit_codes.OK
 
 

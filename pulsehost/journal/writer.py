@@ -131,6 +131,8 @@ class JournalWriter:
     def event(self, body: Mapping[str, Any]) -> None:
         """Record an event; `body["kind"]` (state, operator, alarm, ecg, link, finding,
         ...) is stored as the document's `event` field, the rest as given."""
+        if not isinstance(body, Mapping):
+            raise JournalError(f"an event body must be a mapping, not {type(body).__name__}")
         fields = dict(body)
         if not isinstance(fields.get("kind"), str) or not fields["kind"]:
             raise JournalError(

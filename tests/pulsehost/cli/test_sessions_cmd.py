@@ -273,3 +273,15 @@ def test_export_of_a_broken_session_warns(
     )
     assert code == 0 and json.loads(out)["session"]["integrity"]["status"] == "broken"
     assert "warning" in err and "BROKEN at line" in err
+
+
+def test_verify_all_counts_a_session_whose_journal_is_gone_as_broken(
+    store: Path, three: dict[str, JournalWriter], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (three["completed"].directory / "journal.jsonl").unlink()
+    code, out, _ = run(capsys, "sessions", "verify", "--all", "--store", str(store), "--json")
+    document = json.loads(out)
+    assert code == 1 and document["ok"] is False
+    statuses = {row["directory"]: row["status"] for row in document["sessions"]}
+    assert statuses[three["completed"].directory.name] == "broken"
+    assert sorted(statuses.values()) == ["broken", "intact", "intact"]
