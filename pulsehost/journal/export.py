@@ -97,6 +97,11 @@ def event_record(document: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k not in ENVELOPE}
 
 
+def event_details(document: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's own fields: without the chain fields, its time and its kind."""
+    return {k: v for k, v in event_record(document).items() if k not in ("utc", "event")}
+
+
 def export_document(session: Session) -> dict[str, Any]:
     """Everything a reviewer needs without the waveforms, as one JSON object."""
     return {

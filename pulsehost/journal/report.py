@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from pulsehost import __version__
-from pulsehost.journal.export import ENVELOPE, findings_text
+from pulsehost.journal.export import event_details, findings_text
 from pulsehost.journal.integrity import ChainStatus, SealStatus
 from pulsehost.journal.session import Session
 from pulsehost.journal.svg_plot import waveform_svg
@@ -170,22 +170,8 @@ def _verdict(session: Session) -> str:
 
 
 def _session_table(session: Session) -> str:
-    start = session.start
-    protocol = start.get("protocol")
-    if not isinstance(protocol, Mapping):
-        protocol = {}
-    rows = {
-        "session id": session.session_id,
-        "simulated": session.simulated,
-        "operator": start.get("operator"),
-        "subject (pseudonymous)": start.get("subject"),
-        "protocol": f"{protocol.get('id', '?')} {protocol.get('version', '')}".strip(),
-        "protocol sha256": protocol.get("sha256"),
-        "software": start.get("software"),
-        "started (UTC)": start.get("utc"),
-        "stopped (UTC)": (session.stop or {}).get("utc"),
-    }
-    body = "".join(f"<tr><th>{escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows.items())
+    rows = session.overview().items()
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows)
     return f'<table class="kv">{body}</table>'
 
 
@@ -265,10 +251,7 @@ def _events(session: Session) -> str:
         return "<h2>Events</h2><p>No events.</p>"
     rows = []
     for event in session.events:
-        details = {
-            k: v for k, v in event.items() if k not in ENVELOPE and k not in ("utc", "event")
-        }
-        text = "; ".join(f"{k}: {_cell(v)}" for k, v in details.items())
+        text = "; ".join(f"{k}: {_cell(v)}" for k, v in event_details(event).items())
         rows.append([_cell(event.get("utc")), _cell(event.get("event")), text])
     return '<h2 id="events">Events</h2>' + _table(["UTC", "event", "details"], rows, set())
 

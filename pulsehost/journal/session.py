@@ -99,6 +99,24 @@ class Session:
         delivered = self.stop.get("pulses_delivered") if self.stop else None
         return delivered if type(delivered) is int else len(self.pulses)
 
+    def overview(self) -> dict[str, Any]:
+        """Label -> value of what identifies the session, for headers of every view."""
+        protocol = self.start.get("protocol")
+        if not isinstance(protocol, Mapping):
+            protocol = {}
+        return {
+            "session id": self.session_id,
+            "directory": str(self.directory),
+            "simulated": self.simulated,
+            "operator": self.start.get("operator"),
+            "subject (pseudonymous)": self.start.get("subject"),
+            "protocol": f"{protocol.get('id', '?')} {protocol.get('version', '')}".strip(),
+            "protocol sha256": protocol.get("sha256"),
+            "software": self.start.get("software"),
+            "started (UTC)": self.start.get("utc"),
+            "stopped (UTC)": (self.stop or {}).get("utc"),
+        }
+
     def pulse(self, index: int) -> dict[str, Any]:
         """The pulse document with this 1-based session index."""
         for document in self.pulses:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pulsehost.journal.export import ENVELOPE, findings_text
+from pulsehost.journal.export import event_details, findings_text
 from pulsehost.journal.integrity import ChainStatus
 from pulsehost.journal.session import Session
 
@@ -49,26 +49,12 @@ def print_session(session: Session, console: Console | None = None) -> None:
     """Print everything a reviewer reads first. Free text is never taken as markup."""
     console = console or wide_console()
     start = session.start
-    protocol = start.get("protocol")
-    if not isinstance(protocol, Mapping):
-        protocol = {}
     if session.simulated:
         console.print(Text(" SIMULATED SESSION ", style="bold black on yellow"))
     header = Table.grid(padding=(0, 2))
     header.add_column(style="bold")
     header.add_column()
-    rows = {
-        "session": session.session_id,
-        "directory": str(session.directory),
-        "started (UTC)": start.get("utc"),
-        "stopped (UTC)": (session.stop or {}).get("utc"),
-        "operator": start.get("operator"),
-        "subject": start.get("subject"),
-        "protocol": f"{protocol.get('id', '?')} {protocol.get('version', '')}".strip(),
-        "protocol sha256": protocol.get("sha256"),
-        "software": start.get("software"),
-    }
-    for key, value in rows.items():
+    for key, value in session.overview().items():
         header.add_row(key, Text(_text(value)))
     console.print(header)
 
@@ -131,9 +117,7 @@ def print_session(session: Session, console: Console | None = None) -> None:
         for column in ("UTC", "event", "details"):
             table.add_column(column)
         for event in session.events:
-            details = {
-                k: v for k, v in event.items() if k not in ENVELOPE and k not in ("utc", "event")
-            }
+            details = event_details(event)
             table.add_row(
                 Text(_text(event.get("utc"))),
                 Text(_text(event.get("event"))),
