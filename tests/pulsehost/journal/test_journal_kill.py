@@ -106,8 +106,8 @@ def test_sessions_killed_at_random_points_verify_and_read_interrupted(tmp_path: 
                 for _ in range(rng.randint(0, 20000)):
                     pass
             os.kill(pid, signal.SIGKILL)
-            while helper.stdout.readline().strip() != "reaped":
-                pass
+            while (line := helper.stdout.readline()).strip() != "reaped":
+                assert line, "the writer helper exited unexpectedly"
         helper.stdin.write("quit\n")
         helper.stdin.flush()
         helper.wait(timeout=10)
