@@ -167,6 +167,8 @@ def _evaluate_slot(
             if scope is not None and not any(f.level is Level.STOP for f in findings):
                 findings += _crosscheck(scope, telemetry, thresholds)
         findings += [f for f in firmware if f.code not in {g.code for g in findings}]
+    if any(f.code == ARC for f in findings):  # the arc explains the over-current
+        findings = [f for f in findings if f.code != OVERCURRENT]
     findings += events
     if scope is None and telemetry is None and not events:
         findings.append(
@@ -203,12 +205,11 @@ def _scope_findings(
                 k,
             )
         ]
-    findings = []
     peak = f"at least {i_peak:.1f} A, clipped" if m.clipped_current else f"{i_peak:.1f} A"
-    if over:
-        findings.append(_overcurrent(n, k, peak, limit, "scope"))
+    # The arc is what drove the current to the limit (and the spike off the scope's
+    # range): one finding says it all.
     if m.arc:
-        findings.append(
+        return [
             Finding.of(
                 ARC,
                 f"Pulse {n}: arc. The voltage collapsed below "
@@ -217,14 +218,16 @@ def _scope_findings(
                 "automatically: check for touching needles, bubbles or a dry contact first.",
                 k,
             )
-        )
+        ]
+    if over:
+        return [_overcurrent(n, k, peak, limit, "scope")]
     if m.clipped:
         which = " and ".join(
             name
             for name, hit in (("voltage", m.clipped_voltage), ("current", m.clipped_current))
             if hit
         )
-        findings.append(
+        return [
             Finding.of(
                 CLIPPED,
                 f"Pulse {n}: the oscilloscope clipped the {which} (samples at the converter's "
@@ -232,9 +235,8 @@ def _scope_findings(
                 "next train.",
                 k,
             )
-        )
-    if findings:
-        return findings
+        ]
+    findings: list[Finding] = []
     findings += _band(n, k, m.i_plateau_a or 0.0, m.v_plateau_v or 0.0, expectation, thresholds)
     findings += _voltage(n, k, m.v_plateau_v or 0.0, expectation, thresholds)
     findings += _width(n, k, m.width_s, expectation, thresholds)
@@ -255,11 +257,8 @@ def _telemetry_findings(
             )
         ]
     limit = min(expectation.i_limit_a, thresholds.i_max_a)
-    findings = []
-    if "OC" in t.flags or t.i_peak_a >= limit:
-        findings.append(_overcurrent(n, k, f"{t.i_peak_a:.1f} A", limit, "generator"))
     if "ARC" in t.flags:
-        findings.append(
+        return [
             Finding.of(
                 ARC,
                 f"Pulse {n}: the generator detected an arc (peak {t.i_peak_a:.1f} A) and tripped. "
@@ -267,9 +266,9 @@ def _telemetry_findings(
                 "needles, bubbles or a dry contact first.",
                 k,
             )
-        )
-    if findings:
-        return findings
+        ]
+    if "OC" in t.flags or t.i_peak_a >= limit:
+        return [_overcurrent(n, k, f"{t.i_peak_a:.1f} A", limit, "generator")]
     if "CLIP" in t.flags:
         return [
             Finding.of(
@@ -279,7 +278,7 @@ def _telemetry_findings(
                 k,
             )
         ]
-    findings += _band(n, k, t.i_mean_a, t.v_mean_v, expectation, thresholds)
+    findings = _band(n, k, t.i_mean_a, t.v_mean_v, expectation, thresholds)
     voltage = _voltage(n, k, t.v_mean_v, expectation, thresholds)
     if not voltage and "UV" in t.flags:
         voltage = [

@@ -248,6 +248,7 @@ class _Frame:
     """
 
     def __init__(self, volt: RawChannel, amp: RawChannel, rise: np.ndarray, geo: _Geometry):
+        self.samples = volt.codes.shape[1]
         v, i, self.pad = _padded(volt, amp, rise, geo)
         self.volt, self.amp, self.geo, self.v, self.i = volt, amp, geo, v, i
         self.rise = rise + self.pad
@@ -353,7 +354,8 @@ class _Frame:
             k = dropped.argmax(axis=1)
             j[early] = k + start
             seen[early] = dropped[np.arange(k.size), k]
-        seen &= (j >= 1) & (j < self.rise + self.geo.end)
+        # A fall found only in the padding means the pulse outlasted the record.
+        seen &= (j >= 1) & (j < self.rise + self.geo.end) & (j < self.pad + self.samples)
         before = v[rows, j - 1].astype(np.float64)
         after = v[rows, j].astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
