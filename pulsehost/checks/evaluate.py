@@ -95,12 +95,13 @@ def evaluate(
     scope data nor a summary nor an event is a missing pulse.
     """
     by_slot = {t.pulse_idx: t for t in telemetry}
+    measured = {} if measurements is None else {m.slot: m for m in measurements.pulse_list()}
+    timed = measurements is not None and measurements.timed
     pulses = []
     starts: dict[int, float] = {}
     scope_rows: list[PulseMeasurement] = []
     for slot in range(expectation.count):
-        row = measurements.row_of(slot) if measurements is not None else None
-        scope = measurements.pulse(row) if measurements is not None and row is not None else None
+        scope = measured.get(slot)
         evaluation = _evaluate_slot(
             slot,
             scope,
@@ -112,7 +113,7 @@ def evaluate(
         pulses.append(evaluation)
         if evaluation.source == "scope" and scope is not None:
             scope_rows.append(scope)
-            if scope.start_s is not None and measurements is not None and measurements.timed:
+            if scope.start_s is not None and timed:
                 starts[slot] = scope.start_s
     if not starts:
         starts = {

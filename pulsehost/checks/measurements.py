@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -81,13 +82,18 @@ class TrainMeasurements:
 
     def pulse(self, row: int) -> PulseMeasurement:
         """Row `row` as plain Python values (for the journal and the UI)."""
-        values: dict[str, object] = {"slot": int(self.slots[row])}
-        for f in fields(PulseMeasurement)[1:]:
-            item = getattr(self, f.name)[row].item()
-            if isinstance(item, float) and not math.isfinite(item):
-                item = None
-            values[f.name] = item
-        return PulseMeasurement(**values)  # type: ignore[arg-type]
+        names = [f.name for f in fields(PulseMeasurement)]
+        values = [getattr(self, name)[row].item() for name in names[1:]]
+        return PulseMeasurement(int(self.slots[row]), *map(_plain, values))
 
     def pulse_list(self) -> tuple[PulseMeasurement, ...]:
-        return tuple(self.pulse(row) for row in range(self.pulses))
+        """Every row as plain Python values; NaN (not measurable) becomes None."""
+        names = [f.name for f in fields(PulseMeasurement)]
+        columns = [self.slots.tolist()] + [getattr(self, name).tolist() for name in names[1:]]
+        return tuple(PulseMeasurement(*map(_plain, row)) for row in zip(*columns, strict=True))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
