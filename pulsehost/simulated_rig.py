@@ -1,0 +1,74 @@
+"""The built-in simulated rig: a bench started in this process, wired to the plan.
+
+This is the one place in pulsehost/ that builds the simulator. The simulated
+load uses the same geometry the planner computed (cell constant and distance
+of every pair), so predicted and "measured" currents are comparable, and the
+rig is announced as SIMULATED everywhere it appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from protocols import Plan
+from pulsehost.rig import RigConfig, RigError, parse_rig
+
+
+@dataclass(frozen=True)
+class SimulatedRig:
+    config: RigConfig
+    bench: object  # simulator.bench.Bench; typed loosely so callers need not import it
+    faults: tuple[str, ...]
+    seed: int
+
+    def describe(self) -> dict[str, object]:
+        """What the journal's start document records about the simulation."""
+        return {"seed": self.seed, "faults": list(self.faults)}
+
+
+def check_fault_specs(specs: Sequence[str]) -> tuple[str, ...]:
+    """Validate fault specs early, with the simulator's own message listing the known kinds."""
+    from simulator.faults import FaultSpecError, parse_fault
+
+    try:
+        return tuple(str(parse_fault(spec)) for spec in specs)
+    except FaultSpecError as exc:
+        raise RigError(str(exc)) from None
+
+
+@contextmanager
+def simulated_rig(
+    plan: Plan,
+    *,
+    seed: int = 0,
+    faults: Sequence[str] = (),
+    tissue: str | None = None,
+    time_scale: float = 1.0,
+    scope_dialect: str = "keysight",
+) -> Iterator[SimulatedRig]:
+    from simulator.bench import Bench
+    from simulator.model import Pair
+
+    specs = check_fault_specs(faults)
+    pairs = {}
+    for train in plan.trains:
+        pair = Pair(
+            cell_constant_per_m=train.cell_constant_per_m, distance_m=train.distance_mm / 1e3
+        )
+        pairs[(train.a, train.b)] = pair
+        pairs[(train.b, train.a)] = pair
+    with Bench(
+        seed=seed,
+        tissue=tissue or plan.tissue.name,
+        faults=specs,
+        pairs=pairs,
+        time_scale=time_scale,
+        serial="pty",
+        scope_dialect=scope_dialect,
+    ) as bench:
+        config = parse_rig(
+            bench.rig_toml(name="built-in simulated bench"), "<built-in simulated rig>"
+        )
+        yield SimulatedRig(config=config, bench=bench, faults=specs, seed=seed)
