@@ -16,10 +16,13 @@ KINDS: Mapping[str, tuple[str, frozenset[str]]] = MappingProxyType(
     {
         "open": ("electrode not in contact: load of about 1 MOhm", frozenset()),
         "poor-contact": (
-            "series contact resistance; current 10-50 % of expected",
+            "series contact resistance; current 5-10 % of expected",
             frozenset({"ohm"}),
         ),
-        "short": ("electrodes touching: load of a few ohms, current limit trips", frozenset({"ohm"})),
+        "short": (
+            "electrodes touching: load of a few ohms, current limit trips",
+            frozenset({"ohm"}),
+        ),
         "overcurrent": (
             "conductivity runs away at pulse N; current crosses the limit late in the pulse",
             frozenset(),
@@ -70,9 +73,7 @@ def parse_fault(spec: str) -> Fault:
     match = _SPEC.match(spec.strip())
     kind = match.group("kind") if match else spec.strip()
     if not match or kind not in KINDS:
-        raise FaultSpecError(
-            f"unknown fault {kind!r} in {spec!r}; known kinds: {', '.join(KINDS)}"
-        )
+        raise FaultSpecError(f"unknown fault {kind!r} in {spec!r}; known kinds: {', '.join(KINDS)}")
     at: int | None = None
     if match.group("pulse") is not None:
         text = match.group("pulse")
@@ -96,9 +97,7 @@ def parse_fault(spec: str) -> Fault:
             try:
                 params[key] = float(value)
             except ValueError:
-                raise FaultSpecError(
-                    f"fault {spec!r}: {key}={value!r} is not a number"
-                ) from None
+                raise FaultSpecError(f"fault {spec!r}: {key}={value!r} is not a number") from None
     return Fault(kind=kind, at=at, params=MappingProxyType(params))
 
 
