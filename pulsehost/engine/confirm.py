@@ -37,18 +37,36 @@ class ArmQuestion:
 
 
 class Confirmer(Protocol):
+    """The operator's two keys: arm (charge) and then fire.
+
+    The engine asks for each in turn and keeps servicing the link while the
+    futures are pending. A UI shows the generator's echoed parameters with
+    the arm question and offers fire only once the generator is ARMED.
+    """
+
     def request(self, question: ArmQuestion) -> Future[bool]:
-        """Start asking; the future resolves True to arm, False to decline."""
+        """Start asking to arm; the future resolves True to charge, False to decline."""
         ...
+
+    def request_fire(self, question: ArmQuestion) -> Future[bool]:
+        """The generator is ARMED: resolve True to fire, False to stand down."""
+        ...
+
+
+def _answered(value: bool) -> Future[bool]:
+    answer: Future[bool] = Future()
+    answer.set_result(value)
+    return answer
 
 
 class AlwaysConfirm:
     """`--yes`: the operator confirmed the whole plan when starting the run."""
 
     def request(self, question: ArmQuestion) -> Future[bool]:
-        answer: Future[bool] = Future()
-        answer.set_result(True)
-        return answer
+        return _answered(True)
+
+    def request_fire(self, question: ArmQuestion) -> Future[bool]:
+        return _answered(True)
 
 
 class PromptConfirm:
@@ -73,3 +91,8 @@ class PromptConfirm:
 
         threading.Thread(target=ask, name="arm-prompt", daemon=True).start()
         return answer
+
+    def request_fire(self, question: ArmQuestion) -> Future[bool]:
+        # The terminal prompt asked once to "charge and fire": one typed word, two steps
+        # in the generator (ARM_CONFIRM, then FIRE with the token).
+        return _answered(True)

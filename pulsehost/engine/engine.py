@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from drivers.errors import DriverError, InstrumentTimeout, LinkLost
-from drivers.values import ArmOffer, Capture, PulseParams, ScopeChannel, ScopeSetup
+from drivers.values import Capture, PulseParams, ScopeChannel, ScopeSetup
 from protocols import Plan, check_plan
 from protocols.drug import DrugWindow
 from protocols.plan import Train
@@ -48,6 +48,7 @@ _T = TypeVar("_T")
 
 SERVICE_PERIOD_S = 0.05  # well inside the firmware's 400 ms link timeout
 CHARGE_AND_MARGIN_S = 5.0
+ARMED_WAIT_S = 8.0  # the firmware disarms after 10 s in ARMED; ask for fire within that
 SCOPE_SETTLE_S = 0.3  # after TRAIN_DONE the captures are already in memory
 PRE_TRIGGER_S = 20e-6
 POST_PULSE_S = 80e-6
@@ -323,7 +324,9 @@ class Engine:
             rate_hz=train.rate_hz,
         )
         self._emit(arming)
-        if not self._await_confirmation(ArmQuestion(arming, offer), offer):
+        question = ArmQuestion(arming, offer)
+        answer = self._confirmer.request(question)
+        if not self._await(answer, max(0.0, offer.expires_in_s - 1.0), "the arm offer"):
             raise _Stop("aborted", "operator-declined", "the operator did not confirm arming")
         self._check_drug_window_still_open(request)
 
@@ -350,6 +353,8 @@ class Engine:
             self._servicing(scope.arm)
         gen.confirm_arm(offer)
         self._to(State.ARMED, f"train {train.index} charged")
+        if not self._await(self._confirmer.request_fire(question), ARMED_WAIT_S, "the armed state"):
+            raise _Stop("aborted", "operator-declined", "the operator stood down without firing")
         gen.fire(train_id)
         self._to(State.FIRING, f"train {train.index} fired")
         self._emit(TrainStarted(train=train.index, train_id=train_id))
@@ -397,6 +402,7 @@ class Engine:
                 verdict=judged.verdict,
             )
         )
+        self._check_stop_request()
         if judged.stop is not None:
             raise _Stop(judged.stop.outcome, judged.stop.code, judged.stop.message)
         if train.index < len(plan.trains):
@@ -457,24 +463,34 @@ class Engine:
                 f"{drug.window_end_min:g} min before this train",
             )
 
-    def _await_confirmation(self, question: ArmQuestion, offer: ArmOffer) -> bool:
-        """Keep the link alive while the operator decides; give up when the token expires."""
-        answer: Future[bool] = self._confirmer.request(question)
-        deadline = self._clock() + max(0.0, offer.expires_in_s - 1.0)
+    def _await(self, answer: Future[bool], within_s: float, what: str) -> bool:
+        """Keep the link alive while the operator decides; give up before `what` expires."""
+        deadline = self._clock() + within_s
         while not answer.done():
             self._check_stop_request(answer)
             if self._clock() > deadline:
                 answer.cancel()
                 raise _Stop(
                     "aborted",
-                    "arm-expired",
-                    "the arm offer expired before the operator confirmed; start again",
+                    "confirmation-timeout",
+                    f"{what} expired before the operator answered; nothing was fired",
                 )
             self._service()
             time.sleep(SERVICE_PERIOD_S)
         return bool(answer.result())
 
     # -- plumbing ----------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop now, from any thread (the UI's stop key, a signal handler).
+
+        Sets the stop flag the control loop checks and sends ABORT at once:
+        the link lets ABORT overtake a command in flight, so energy is removed
+        even while the engine thread is waiting on a train.
+        """
+        self._stop_requested.set()
+        with contextlib.suppress(Exception):
+            self._rig.generator.abort("operator")
 
     def _check_stop_request(self, pending: Future[bool] | None = None) -> None:
         if self._stop_requested.is_set():
