@@ -25,9 +25,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="reduced run (under 30 s)")
     parser.add_argument("--only", help="run modules whose name contains this text")
     args = parser.parse_args()
-    print(f"pulsehost benchmarks on {platform.node()} ({platform.machine()}, "
-          f"{platform.python_implementation()} {platform.python_version()}), "
-          f"{'quick' if args.quick else 'full'} run")
+    print(
+        f"pulsehost benchmarks on {platform.node()} ({platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}), "
+        f"{'quick' if args.quick else 'full'} run"
+    )
     print(f"{'figure':<52} {'value':>14} {'bound':>14}  {'ratio':>8}  bound is")
     started = time.perf_counter()
     for name in MODULES:
@@ -41,8 +43,10 @@ def main() -> int:
             continue
         figures: list[Figure] = module.measure(args.quick)
         for f in figures:
-            print(f"{f.name:<52} {f.value:>10.4g} {f.unit:<3} {f.bound:>10.4g} {f.unit:<3} "
-                  f"{f.ratio:>7.2f}x  {f.bound_label}")
+            print(
+                f"{f.name:<52} {f.value:>10.4g} {f.unit:<3} {f.bound:>10.4g} {f.unit:<3} "
+                f"{f.ratio:>7.2f}x  {f.bound_label}"
+            )
         sys.stdout.flush()
     print(f"total {time.perf_counter() - started:.1f} s")
     return 0
