@@ -196,7 +196,8 @@ def _scope_findings(
     i_peak = m.i_peak_a if m.i_peak_a is not None else 0.0
     # A clipped-high current is a lower bound, so reaching the limit still counts.
     over = i_peak >= limit
-    if m.missing and not over:
+    # A voltage clipped high was there, however far off the scope's range it went.
+    if m.missing and not over and not m.clipped_voltage:
         return [
             Finding.of(
                 MISSING_PULSE,

@@ -128,6 +128,12 @@ def test_near_misses_give_nothing_or_only_their_band(changes: dict[str, object])
     assert ("high-current" in codes) == (changes.get("i") == 19.0)
 
 
+def test_a_voltage_far_above_the_scope_range_is_clipped_not_missing() -> None:
+    evaluation = _judge(uniform(2), ChainSpec(v_full_scale=150.0))
+    assert _codes(evaluation) == {("clipped", 0), ("clipped", 1)}
+    assert "voltage" in evaluation.findings[0].message
+
+
 def test_open_circuit_is_told_from_low_current() -> None:
     evaluation = _judge((PulseSpec(open_circuit=True), PulseSpec(i=0.2)))
     assert _codes(evaluation) == {("open-circuit", 0), ("low-current", 1)}
