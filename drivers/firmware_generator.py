@@ -80,6 +80,9 @@ CHARGE_TIMEOUT_S = 6.0
 # After a FAULT event in a train, how long TRAIN_DONE may take to follow.
 FAULT_GRACE_S = 1.0
 STATUS_WAIT_S = 0.35
+# After a train the firmware sits in DONE while its bank discharges (tens of ms; it
+# faults itself if discharge is too slow) and refuses SET_PARAMS until IDLE.
+DISCHARGE_WAIT_S = 2.0
 PUMP_SLICE_S = 0.02
 MAX_WAVE_TOTAL = 10_000_000
 
@@ -437,6 +440,7 @@ class FirmwareGenerator:
         check_limits(params, self.limits)
         self._offer_token = None
         self._token = None
+        self._await_discharged()
         ack = self._command(wire, "SET_PARAMS")
         if ack.detail != wire.param_hash:
             self._violation(
@@ -700,6 +704,21 @@ class FirmwareGenerator:
         self.close()
 
     # -- internals --------------------------------------------------------
+
+    def _await_discharged(self) -> None:
+        """Let the bank of a finished train discharge (DONE -> IDLE) before a new command.
+
+        With no train running, FIRING is a state the host has not yet heard
+        the firmware leave. Waiting longer than the firmware's own discharge
+        limit is pointless: the command then goes out and its refusal is reported.
+        """
+        deadline = time.monotonic() + DISCHARGE_WAIT_S
+        while (
+            self._active is None
+            and self._state in (FwState.FIRING, FwState.DONE)
+            and time.monotonic() < deadline
+        ):
+            self._pump(FwState.DONE, PUMP_SLICE_S)
 
     def _hv_may_be_live(self) -> bool:
         return (
