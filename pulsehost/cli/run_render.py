@@ -38,11 +38,14 @@ class RunConsole:
         self._console = console
         self._simulated = simulated
         self._header_done = False
+        self._planned = 0
+        self._seen = 0
 
     def __call__(self, event: EngineEvent) -> None:
         c = self._console
         match event:
             case SessionStarted():
+                self._planned = event.pulses_planned
                 tag = " [bold black on yellow] SIMULATED [/]" if event.simulated else ""
                 c.print(
                     f"[bold]Session {event.session_id}[/]{tag}  "
@@ -68,6 +71,7 @@ class RunConsole:
             case TrainStarted():
                 self._print_header()
             case PulseResult():
+                self._seen += 1
                 self._print_header()
                 style = VERDICT_STYLE.get(event.verdict, "")
                 findings = "; ".join(f"{f.code}: {f.message}" for f in event.findings)
@@ -85,7 +89,8 @@ class RunConsole:
                 style = VERDICT_STYLE.get(event.verdict, "")
                 c.print(
                     f"train {event.train}: {event.delivered}/{event.requested} pulses, "
-                    f"[{style}]{event.verdict}[/]"
+                    f"[{style}]{event.verdict}[/]   "
+                    f"[dim]session progress {self._seen}/{self._planned} pulses[/]"
                 )
                 self._header_done = False
             case SessionFinished():
