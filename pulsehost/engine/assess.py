@@ -66,16 +66,46 @@ def thresholds_of(plan: Plan) -> Thresholds:
     return Thresholds.from_table(plan.checks.to_dict(), where=f"{plan.protocol.id} [checks]")
 
 
-def expectation_of(plan: Plan, train: Train, count: int | None = None) -> TrainExpectation:
+def expectation_of(
+    plan: Plan, train: Train, count: int | None = None, report: TrainReport | None = None
+) -> TrainExpectation:
+    """The planned train; with the generator's report, gated starts follow the R waves."""
+    n = train.pulses if count is None else count
     return TrainExpectation(
         v_set_v=train.voltage_v,
         width_s=train.width_us * 1e-6,
         period_s=train.period_us * 1e-6,
-        count=train.pulses if count is None else count,
+        count=n,
         i_pred_low_a=train.predicted_current_a_min,
         i_pred_high_a=train.predicted_current_a_max,
         i_limit_a=plan.checks.i_max_a,
+        start_offsets_s=None if report is None else gated_offsets(plan, train, report, n),
     )
+
+
+def gated_offsets(
+    plan: Plan, train: Train, report: TrainReport, count: int
+) -> tuple[float, ...] | None:
+    """Planned pulse starts of a gated train, relative to the first (ect-reference §7).
+
+    A gated pulse is due at its R wave + delay, not one period after the one
+    before: a 1 Hz train follows the heart. Each TRIGGER names the first pulse
+    fired on that beat; a short train goes on one beat, its pulses a period
+    apart. None when the train is not gated or the beats are not all known,
+    and the checks then time the pulses by the period.
+    """
+    if not plan.ecg.gated:
+        return None
+    beats = sorted((e.next_pulse, e.t_r_us * 1e-6) for e in report.ecg if e.kind == "TRIGGER")
+    period_s = train.period_us * 1e-6
+    starts = []
+    for k in range(count):
+        on = [(first, t_r) for first, t_r in beats if first <= k]
+        if not on:
+            return None
+        first, t_r = on[-1]
+        starts.append(t_r + (k - first) * period_s)
+    return tuple(s - starts[0] for s in starts)
 
 
 @dataclass
@@ -154,7 +184,7 @@ def judge_train(
         evaluation = Evaluation((), tuple(events))
         measurements = None
     else:
-        expectation = expectation_of(plan, train, attempted)
+        expectation = expectation_of(plan, train, attempted, report)
         captures = tuple(captures)[:attempted]
         measurements = None
         if captures:
