@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from drivers.errors import DriverError, InstrumentTimeout, LinkLost
-from drivers.values import Capture, PulseParams, ScopeChannel, ScopeSetup
+from drivers.values import Capture, PulseParams, PulseTelemetry, ScopeChannel, ScopeSetup
 from protocols import Plan, check_plan
 from protocols.drug import DrugWindow
 from protocols.plan import Train
@@ -355,14 +355,24 @@ class Engine:
         self._to(State.ARMED, f"train {train.index} charged")
         if not self._await(self._confirmer.request_fire(question), ARMED_WAIT_S, "the armed state"):
             raise _Stop("aborted", "operator-declined", "the operator stood down without firing")
-        gen.fire(train_id)
-        self._to(State.FIRING, f"train {train.index} fired")
-        self._emit(TrainStarted(train=train.index, train_id=train_id))
-
         early = assess.EarlyStop()
         watch = assess.telemetry_watch(plan, train, early, gen.abort)
-        timeout = train_timeout_s(train, params)
-        report = gen.wait_train(train_id, timeout, on_pulse=watch)
+        seen: list[PulseTelemetry] = []
+
+        def on_pulse(summary: PulseTelemetry) -> None:
+            seen.append(summary)
+            watch(summary)
+
+        try:
+            gen.fire(train_id)
+        except LinkLost as exc:  # a refused FIRE fired nothing; a lost one may have
+            self._train_unaccounted(train, train_id, seen, exc)
+        self._to(State.FIRING, f"train {train.index} fired")
+        self._emit(TrainStarted(train=train.index, train_id=train_id))
+        try:
+            report = gen.wait_train(train_id, train_timeout_s(train, params), on_pulse=on_pulse)
+        except DriverError as exc:
+            self._train_unaccounted(train, train_id, seen, exc)
         self._generator_faulted = report.result == "FAULT"
         self._delivered += report.n_delivered
         for e in report.ecg:
@@ -375,7 +385,7 @@ class Engine:
                 source="generator",
                 fault=f.code,
                 latched=f.latched,
-                pulse=f.pulse_idx,
+                pulse=None if f.pulse_idx is None else f.pulse_idx + 1,
             )
 
         captures, scope_problem = self._collect(setup, report.n_delivered)
@@ -408,6 +418,34 @@ class Engine:
         if train.index < len(plan.trains):
             self._to(State.READY, f"train {train.index} checked")
         # After the last train FIRING -> DONE is direct; `run` makes that transition.
+
+    def _train_unaccounted(
+        self, train: Train, train_id: int, seen: list[PulseTelemetry], exc: DriverError
+    ) -> NoReturn:
+        """The generator went quiet after FIRE: count what it reported, say the rest is unknown.
+
+        The pulses it streamed before the loss were delivered; how many more
+        followed only the generator's train record can tell (GET_TRAIN, read at
+        the next connection's preflight). The stop document counts the known ones.
+        """
+        known = sum(1 for t in seen if "MISSING" not in t.flags)
+        self._delivered += known
+        self._event(
+            "delivery-unknown",
+            train=train.index,
+            train_id=train_id,
+            pulses=train.pulses,
+            pulses_reported=known,
+            error=str(exc),
+        )
+        reason = "link-lost" if isinstance(exc, LinkLost) else "instrument"
+        raise _Stop(
+            "fault",
+            reason,
+            f"{exc}. Train {train.index} may have fired: the generator reported {known} of its "
+            f"{train.pulses} pulses; how many were delivered is unknown until its train record "
+            "is read at the next connection",
+        ) from exc
 
     def _collect(
         self, setup: ScopeSetup | None, delivered: int
