@@ -105,6 +105,7 @@ class Engine:
         plan = request.plan
         outcome, reason, message = "completed", None, "all trains delivered and checked"
         session_id = ""
+        unexpected: Exception | None = None
         try:
             self._to(State.PREFLIGHT, "session opened")
             self._journal = JournalWriter.create(self._store, self._start_document(request))
@@ -136,6 +137,12 @@ class Engine:
             outcome, reason, message = "fault", "link-lost", str(exc)
         except DriverError as exc:
             outcome, reason, message = "fault", "instrument", str(exc)
+        except Exception as exc:
+            # A bug, not an expected failure: make the hardware safe, journal it as a
+            # fault, and let it surface once the stop document is written.
+            outcome, reason = "fault", "internal-error"
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            unexpected = exc
         finally:
             self._safe_off()
             if outcome != "completed" and not self._state.final:
@@ -164,6 +171,8 @@ class Engine:
                 journal=str(journal_path or ""),
             )
         )
+        if unexpected is not None:
+            raise unexpected
         return result
 
     # -- preflight --------------------------------------------------------------------
