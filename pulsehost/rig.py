@@ -276,17 +276,21 @@ def _open_generator(config: RigConfig, stack: ExitStack, traffic_log: Any) -> Pu
     fg_config = config.function_generator
     assert fg_config is not None
     fg = Keysight33500.open(fg_config.resource)
-    stack.callback(fg.close)
-    pulser = FunctionGeneratorPulser(
-        fg,
-        Amplifier(
-            gain=fg_config.amplifier_gain,
-            v_max_v=fg_config.amplifier_v_max_v,
-            i_max_a=fg_config.amplifier_i_max_a,
-            max_rate_hz=fg_config.amplifier_max_rate_hz,
-        ),
-        trigger_source=fg_config.trigger_source,
-    )
+    try:
+        pulser = FunctionGeneratorPulser(
+            fg,
+            Amplifier(
+                gain=fg_config.amplifier_gain,
+                v_max_v=fg_config.amplifier_v_max_v,
+                i_max_a=fg_config.amplifier_i_max_a,
+                max_rate_hz=fg_config.amplifier_max_rate_hz,
+            ),
+            trigger_source=fg_config.trigger_source,
+        )
+    except BaseException:
+        fg.close()
+        raise
+    # The pulser's close turns the output off and closes the generator with it.
     stack.callback(pulser.close)
     return pulser
 

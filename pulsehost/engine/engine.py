@@ -9,7 +9,9 @@ firmware disarms on its own. Every way out of `run()` goes through the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import math
 import secrets
 import threading
 import time
@@ -304,7 +306,7 @@ class Engine:
         self._check_stop_request()
         params = pulse_params(plan, train)
         held = gen.configure(params)
-        if held != params:
+        if not same_params(held, params):
             raise _Stop(
                 "fault",
                 "parameter-mismatch",
@@ -316,7 +318,7 @@ class Engine:
             setup = scope_setup(self._rig, plan, train)
             self._servicing(lambda: scope.configure(setup))
         offer = gen.request_arm()
-        if offer.params != params:
+        if not same_params(offer.params, params):
             raise _Stop(
                 "fault",
                 "parameter-mismatch",
@@ -681,6 +683,23 @@ def pulse_params(plan: Plan, train: Train) -> PulseParams:
         electrode_b=train.b,
         polarity=train.polarity,
     )
+
+
+def same_params(held: PulseParams, planned: PulseParams) -> bool:
+    """Whether the generator holds the planned train.
+
+    Counts, flags and electrodes must match exactly; physical values within a
+    part per million, because an instrument that reads a level back as a float
+    (a function generator's VOLT:HIGH?) may return it in another rounding.
+    """
+    for f in dataclasses.fields(PulseParams):
+        a, b = getattr(held, f.name), getattr(planned, f.name)
+        if isinstance(a, float) or isinstance(b, float):
+            if not math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9):
+                return False
+        elif a != b:
+            return False
+    return True
 
 
 def scope_setup(rig: OpenRig, plan: Plan, train: Train) -> ScopeSetup:
