@@ -184,6 +184,8 @@ class Engine:
         gen = self._rig.generator
         status = gen.status()
         self._event("preflight", generator_state=status.state, hv_bank_v=status.hv_bank_v)
+        # First, so that a session refused for a latched fault still records what led to it.
+        self._reconcile()
         if status.state == "FAULT" or status.faults:
             faults = ", ".join(sorted(status.faults)) or "unknown"
             if not request.acknowledge_faults:
@@ -197,7 +199,6 @@ class Engine:
                 gen.clear_fault(code)
                 self._event("operator", action="clear-fault", code=code, by=request.operator)
             self._notice("warn", f"latched generator fault {faults} cleared by {request.operator}")
-        self._reconcile()
 
         limits = gen.limits
         v_max = lowest(

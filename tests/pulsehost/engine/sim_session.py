@@ -58,6 +58,7 @@ class Recorder:
 class FirmwareView:
     """The simulated generator as the bench sees it, not as the host was told."""
 
+    serial: str
     state: str
     discharged: bool
     hv_bank_v: float
@@ -71,6 +72,7 @@ class FirmwareView:
 
 def firmware_view(firmware: Firmware) -> FirmwareView:
     return FirmwareView(
+        serial=firmware.device.serial,
         state=firmware.state.name,
         discharged=firmware.discharged,
         hv_bank_v=firmware.hv_bank_v,
@@ -107,13 +109,28 @@ def bench_firmware(sim: SimulatedRig) -> Firmware:
 
 @dataclass(frozen=True, eq=False)
 class Ran:
-    """One finished session: the engine's answer, its events, its journal, the bench."""
+    """One finished session: the engine's answer, its events, its journal, the bench.
+
+    `firmware` is the settled generator after the session, `before` the same
+    view when it began (several sessions may run on one bench).
+    """
 
     outcome: SessionOutcome
     recorder: Recorder
     session: Session
     firmware: FirmwareView
+    before: FirmwareView
     engine_state: str
+
+    @property
+    def delivered(self) -> int:
+        """Pulses the generator delivered during this session."""
+        return self.firmware.pulses_delivered - self.before.pulses_delivered
+
+    @property
+    def fired(self) -> tuple[int, ...]:
+        """Train ids the generator fired during this session."""
+        return self.firmware.train_ids[len(self.before.train_ids) :]
 
     @property
     def events(self) -> list[EngineEvent]:
@@ -161,20 +178,26 @@ def run_on(
     *,
     confirmer: Confirmer | None = None,
     sink: Callable[[EngineEvent], None] | None = None,
+    **engine_options: Any,
 ) -> Ran:
-    """One session on an already open rig (several sessions may share one bench)."""
+    """One session on an already open rig (several sessions may share one bench).
+
+    `engine_options` go to `Engine` (stop_requested, clock, now_utc).
+    """
     recorder = Recorder()
+    firmware = bench_firmware(sim)
+    before = firmware_view(firmware)
 
     def both(event: EngineEvent) -> None:
         recorder(event)
         if sink is not None:
             sink(event)
 
-    engine = Engine(rig, store, both, confirmer or AlwaysConfirm())
+    engine = Engine(rig, store, both, confirmer or AlwaysConfirm(), **engine_options)
     outcome = engine.run(request)
-    view = settled(bench_firmware(sim))
+    view = settled(firmware)
     assert outcome.journal is not None, outcome
-    return Ran(outcome, recorder, Session.read(outcome.journal), view, engine.state.value)
+    return Ran(outcome, recorder, Session.read(outcome.journal), view, before, engine.state.value)
 
 
 def run_simulated(
@@ -185,11 +208,19 @@ def run_simulated(
     seed: int = 0,
     time_scale: float = 20.0,
     confirmer: Confirmer | None = None,
+    engine_options: dict[str, Any] | None = None,
     **request: Any,
 ) -> Ran:
     """Start a bench, run one session on it, and close everything."""
     with simulated(plan, faults=faults, seed=seed, time_scale=time_scale) as (sim, rig):
-        return run_on(sim, rig, store, request_for(plan, **request), confirmer=confirmer)
+        return run_on(
+            sim,
+            rig,
+            store,
+            request_for(plan, **request),
+            confirmer=confirmer,
+            **(engine_options or {}),
+        )
 
 
 @dataclass
@@ -241,9 +272,11 @@ def assert_consistent(ran: Ran, *, delivery_known: bool = True) -> None:
     # Write-ahead: the generator fired exactly the trains whose intents came first.
     intents = [d for d in session.documents if d["kind"] == "intent"]
     intent_ids = [i["train_id"] for i in intents]
-    assert list(fw.train_ids) == intent_ids[: len(fw.train_ids)], (fw.train_ids, intent_ids)
-    assert list(fw.param_hashes) == [i["param_hash"] for i in intents[: len(fw.train_ids)]]
-    assert fw.fire_executions == len(fw.train_ids)
+    fired = ran.fired
+    assert list(fired) == intent_ids[: len(fired)], (fired, intent_ids)
+    hashes = fw.param_hashes[len(ran.before.param_hashes) :]
+    assert list(hashes) == [i["param_hash"] for i in intents[: len(fired)]]
+    assert fw.fire_executions - ran.before.fire_executions == len(fired)
     seen_trains: set[int] = set()
     for document in session.documents:
         if document["kind"] == "intent":
@@ -252,9 +285,9 @@ def assert_consistent(ran: Ran, *, delivery_known: bool = True) -> None:
             assert document["train"] in seen_trains, f"pulse {document['index']} before its intent"
 
     if delivery_known:
-        assert fw.pulses_delivered == out.pulses_delivered, (fw, out)
+        assert ran.delivered == out.pulses_delivered, (fw, out)
     else:
-        assert out.pulses_delivered <= fw.pulses_delivered, (fw, out)
+        assert out.pulses_delivered <= ran.delivered, (fw, out)
 
     stops = [p for p in session.pulses if p["verdict"] == "stop"]
     if stops:
@@ -267,5 +300,5 @@ def assert_consistent(ran: Ran, *, delivery_known: bool = True) -> None:
         # Streamed (1 Hz) trains stop before the next pulse; buffered ones after the train.
         streamed = stopping["period_us"] >= STREAMED_PERIOD_US
         limit = before + (first["pulse"] if streamed else stopping["pulses"])
-        assert fw.pulses_delivered <= limit, (fw.pulses_delivered, limit, first["index"])
+        assert ran.delivered <= limit, (ran.delivered, limit, first["index"])
     assert type(ran.events[-1]) is SessionFinished
