@@ -1,0 +1,77 @@
+"""`pulsehost ui`: the terminal app (setup, plan, deliver, review)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from pulsehost.cli import exit_codes
+from pulsehost.cli.errors import CliError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ui",
+        help="the terminal app: set up, plan, deliver and review sessions",
+        description=(
+            "Open the terminal app: set up a session, check its plan, deliver it with "
+            "arm and fire as two keys and a stop key in every state, and review recorded "
+            "sessions. Without --rig the built-in SIMULATED bench is used. F1 lists the keys."
+        ),
+    )
+    parser.add_argument("--rig", metavar="FILE", help="rig file (default: built-in simulator)")
+    parser.add_argument("--store", metavar="DIR", help="session store (default: PULSEHOST_STORE)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault into the built-in simulator (e.g. overcurrent@5, open, link-drop@3)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulator only: pace slow trains X times faster (safety timers stay real)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pulsehost.journal import default_store
+    from pulsehost.rig import RigError
+    from pulsehost.ui import RigFileBackend, SimulatedBackend, UiConfig, make_app
+    from pulsehost.ui.backend import Backend
+
+    if args.rig and args.fault:
+        raise CliError("--fault works only on the built-in simulator; drop --rig or --fault")
+    if args.rig and args.time_scale != 1.0:
+        raise CliError("--time-scale works only on the built-in simulator; drop --rig or it")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CliError("the app needs a terminal; for scripts use `pulsehost run`")
+    backend: Backend
+    try:
+        if args.rig:
+            backend = RigFileBackend(Path(args.rig))
+        else:
+            backend = SimulatedBackend(
+                seed=args.seed, faults=args.fault, time_scale=args.time_scale
+            )
+    except RigError as exc:
+        raise CliError(str(exc)) from None
+    store = Path(args.store) if args.store else default_store()
+    make_app(backend, UiConfig(store=store, operator=_login_name())).run()
+    return exit_codes.OK
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""

@@ -1,0 +1,1 @@
+"""The app's screens: setup, plan, deliver, review, session detail, help, export."""

@@ -1,0 +1,1 @@
+"""Widgets of the app, grouped by the screen (or, for pulses, the screens) that use them."""

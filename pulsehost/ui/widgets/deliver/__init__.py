@@ -1,0 +1,1 @@
+"""Delivery screen widgets: state, confirmation, progress, drug clock, ECG, findings."""

@@ -1,0 +1,1 @@
+"""Plan screen widgets: the train table and where a file error points."""

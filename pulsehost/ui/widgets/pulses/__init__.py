@@ -1,0 +1,1 @@
+"""The pulse table and the waveform plots, shared by delivery and review."""

@@ -1,0 +1,1 @@
+"""Review screen widgets: the session list and a session's header."""

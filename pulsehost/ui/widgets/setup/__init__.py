@@ -1,0 +1,1 @@
+"""Setup screen widgets: rig status and the session form."""
