@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from protocols import Plan
 from pulsehost.rig import RigConfig, RigError, parse_rig
+
+if TYPE_CHECKING:
+    from simulator.model import Pair
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,20 @@ def check_fault_specs(specs: Sequence[str]) -> tuple[str, ...]:
         raise RigError(str(exc)) from None
 
 
+def bench_pairs(plan: Plan) -> dict[tuple[int, int], Pair]:
+    """The simulated load between every pair the plan drives, with the planned geometry."""
+    from simulator.model import Pair
+
+    pairs: dict[tuple[int, int], Pair] = {}
+    for train in plan.trains:
+        pair = Pair(
+            cell_constant_per_m=train.cell_constant_per_m, distance_m=train.distance_mm / 1e3
+        )
+        pairs[(train.a, train.b)] = pair
+        pairs[(train.b, train.a)] = pair
+    return pairs
+
+
 @contextmanager
 def simulated_rig(
     plan: Plan,
@@ -49,21 +67,13 @@ def simulated_rig(
     scope_dialect: str = "keysight",
 ) -> Iterator[SimulatedRig]:
     from simulator.bench import Bench
-    from simulator.model import Pair
 
     specs = check_fault_specs(faults)
-    pairs = {}
-    for train in plan.trains:
-        pair = Pair(
-            cell_constant_per_m=train.cell_constant_per_m, distance_m=train.distance_mm / 1e3
-        )
-        pairs[(train.a, train.b)] = pair
-        pairs[(train.b, train.a)] = pair
     with Bench(
         seed=seed,
         tissue=tissue or plan.tissue.name,
         faults=specs,
-        pairs=pairs,
+        pairs=bench_pairs(plan),
         time_scale=time_scale,
         serial="pty",
         scope_dialect=scope_dialect,

@@ -65,6 +65,19 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--protocol",
+        metavar="ID|FILE",
+        help=(
+            "wire the simulated electrodes as this protocol's plan drives them (every pair "
+            "with its planned geometry); default: one pair, electrodes 0 and 1"
+        ),
+    )
+    parser.add_argument(
+        "--needles",
+        metavar="FILE",
+        help="needle coordinates, with --protocol for variable geometry",
+    )
+    parser.add_argument(
         "--rig-out", type=Path, metavar="FILE", help="also write the rig file to FILE"
     )
     parser.set_defaults(handler=run)
@@ -89,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     if not (args.time_scale > 0 and math.isfinite(args.time_scale)):
         raise CliError(f"--time-scale {args.time_scale:g}: give a number above 0, e.g. 1 or 20")
 
+    pairs = _protocol_pairs(args)
+
     from simulator.bench import Bench
 
     stop = threading.Event()
@@ -98,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             tissue=args.tissue,
             faults=faults,
+            pairs=pairs,
             time_scale=args.time_scale,
             serial=args.serial,
             scope_dialect=args.scope,
@@ -121,12 +137,30 @@ def run(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def _protocol_pairs(args: argparse.Namespace) -> dict[tuple[int, int], Any] | None:
+    """The electrode pairs of --protocol's plan, so multi-pair protocols can run here."""
+    if args.needles and not args.protocol:
+        raise CliError("--needles needs --protocol (the protocol that places the needles)")
+    if not args.protocol:
+        return None
+    from protocols import ProtocolError, load_needles, load_protocol, make_plan
+    from pulsehost.simulated_rig import bench_pairs
+
+    try:
+        protocol = load_protocol(args.protocol)
+        needles = load_needles(args.needles) if args.needles else None
+        return bench_pairs(make_plan(protocol, needles))
+    except ProtocolError as exc:
+        raise CliError(f"--protocol: {exc}") from None
+
+
 def _announce(bench: Bench, args: argparse.Namespace, rig: str) -> None:
     faults = ", ".join(str(f) for f in bench.faults) or "none"
+    electrodes = f"wired for {args.protocol}" if args.protocol else "one pair (0-1)"
     lines = [
         "SIMULATED bench running; no real hardware is connected.",
         f"  seed {bench.seed}, tissue {bench.tissue_name}, time scale {bench.time_scale:g}, "
-        f"faults: {faults}",
+        f"faults: {faults}; electrodes {electrodes}",
         f"  generator firmware  {bench.firmware_url}",
         f"  function generator  {bench.fg_resource}",
         f"  oscilloscope        {bench.scope_resource} ({args.scope})",
