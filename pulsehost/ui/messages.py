@@ -5,6 +5,7 @@ into messages that the delivering screen posts to itself (posting is
 thread-safe, touching widgets from that thread is not). Per-pulse results and
 findings never coalesce. A state change may replace a queued state change:
 only the newest state is worth drawing, and the journal keeps every transition.
+They are meant for the screen running the session and do not bubble to the app.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ from pulsehost.engine.events import (
 )
 
 
-class SessionOpened(Message):
+class EngineMessage(Message, bubble=False):
+    """Base of the messages that report the engine; handled by the delivering screen only."""
+
+
+class SessionOpened(EngineMessage, bubble=False):
     """The journal is open: session id, instruments, planned totals."""
 
     def __init__(self, event: SessionStarted) -> None:
@@ -37,7 +42,7 @@ class SessionOpened(Message):
         self.event = event
 
 
-class SessionStateChanged(Message):
+class SessionStateChanged(EngineMessage, bubble=False):
     """The engine moved to a new state (coalesces: only the newest is drawn)."""
 
     def __init__(self, event: StateChanged) -> None:
@@ -48,7 +53,7 @@ class SessionStateChanged(Message):
         return isinstance(message, SessionStateChanged)
 
 
-class NoticeRaised(Message):
+class NoticeRaised(EngineMessage, bubble=False):
     """A warning or error the operator should read (drug window, preflight, journal)."""
 
     def __init__(self, event: Notice) -> None:
@@ -56,7 +61,7 @@ class NoticeRaised(Message):
         self.event = event
 
 
-class TrainAnnounced(Message):
+class TrainAnnounced(EngineMessage, bubble=False):
     """A train is configured and about to be offered for arming."""
 
     def __init__(self, event: TrainArming) -> None:
@@ -64,13 +69,13 @@ class TrainAnnounced(Message):
         self.event = event
 
 
-class TrainFired(Message):
+class TrainFired(EngineMessage, bubble=False):
     def __init__(self, event: TrainStarted) -> None:
         super().__init__()
         self.event = event
 
 
-class PulseMeasured(Message):
+class PulseMeasured(EngineMessage, bubble=False):
     """One pulse measured and judged; carries the last pulse's traces when captured."""
 
     def __init__(self, event: PulseResult) -> None:
@@ -78,7 +83,7 @@ class PulseMeasured(Message):
         self.event = event
 
 
-class FindingRaised(Message):
+class FindingRaised(EngineMessage, bubble=False):
     """A warn or stop finding on a pulse, with its message, as soon as it is known."""
 
     def __init__(self, finding: FindingView, train: int) -> None:
@@ -87,19 +92,19 @@ class FindingRaised(Message):
         self.train = train
 
 
-class EcgReported(Message):
+class EcgReported(EngineMessage, bubble=False):
     def __init__(self, event: EcgSeen) -> None:
         super().__init__()
         self.event = event
 
 
-class TrainChecked(Message):
+class TrainChecked(EngineMessage, bubble=False):
     def __init__(self, event: TrainFinished) -> None:
         super().__init__()
         self.event = event
 
 
-class SessionClosed(Message):
+class SessionClosed(EngineMessage, bubble=False):
     """The stop document is written: outcome, reason, counts."""
 
     def __init__(self, event: SessionFinished) -> None:
@@ -107,7 +112,7 @@ class SessionClosed(Message):
         self.event = event
 
 
-class ArmRequested(Message):
+class ArmRequested(EngineMessage, bubble=False):
     """The generator offers to arm: show its echoed parameters, resolve `answer` by key."""
 
     def __init__(self, question: ArmQuestion, answer: Future[bool]) -> None:
@@ -116,7 +121,7 @@ class ArmRequested(Message):
         self.answer = answer
 
 
-class FireRequested(Message):
+class FireRequested(EngineMessage, bubble=False):
     """The generator is ARMED: resolve `answer` True to fire, False to stand down."""
 
     def __init__(self, question: ArmQuestion, answer: Future[bool]) -> None:
@@ -125,7 +130,7 @@ class FireRequested(Message):
         self.answer = answer
 
 
-class DeliveryFailed(Message):
+class DeliveryFailed(EngineMessage, bubble=False):
     """The session could not run at all (the rig would not open) or ended in an error."""
 
     def __init__(self, message: str) -> None:

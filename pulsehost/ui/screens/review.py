@@ -20,7 +20,7 @@ from pulsehost.ui.widgets.review.session_list import SessionList, filter_session
 OUTCOMES = ("completed", "aborted", "fault", "interrupted")
 
 
-class SessionsListed(Message):
+class SessionsListed(Message, bubble=False):
     """The store was read (posted from the reading thread)."""
 
     def __init__(self, sessions: list[SessionSummary], problem: str | None = None) -> None:

@@ -25,7 +25,7 @@ from pulsehost.ui.widgets.pulses.waveforms import WaveformPlots
 from pulsehost.ui.widgets.review.session_header import SessionHeader
 
 
-class SessionRead(Message):
+class SessionRead(Message, bubble=False):
     """The session was read and its chain checked (posted from the reading thread)."""
 
     def __init__(self, session: Session | None, problem: str | None = None) -> None:
@@ -34,7 +34,7 @@ class SessionRead(Message):
         self.problem = problem
 
 
-class ExportDone(Message):
+class ExportDone(Message, bubble=False):
     def __init__(self, text: str, ok: bool) -> None:
         super().__init__()
         self.text = text

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from protocols import TreatmentProtocol
 
 
-class RigStatusRead(Message):
+class RigStatusRead(Message, bubble=False):
     """The backend answered the rig check (posted from the checking thread)."""
 
     def __init__(self, status: RigStatus) -> None:
