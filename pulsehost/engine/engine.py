@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from drivers.errors import DriverError, InstrumentTimeout, LinkLost
-from drivers.values import Capture, PulseParams, PulseTelemetry, ScopeChannel, ScopeSetup
+from drivers.values import (
+    Capture,
+    PulseParams,
+    PulseTelemetry,
+    ScopeChannel,
+    ScopeSetup,
+    TrainReport,
+)
 from protocols import Plan, check_plan
 from protocols.drug import DrugWindow
 from protocols.plan import Train
@@ -52,6 +59,7 @@ SERVICE_PERIOD_S = 0.05  # well inside the firmware's 400 ms link timeout
 CHARGE_AND_MARGIN_S = 5.0
 ARMED_WAIT_S = 8.0  # the firmware disarms after 10 s in ARMED; ask for fire within that
 SCOPE_SETTLE_S = 0.3  # after TRAIN_DONE the captures are already in memory
+ABORT_SETTLE_S = 2.0  # TRAIN_DONE follows an ABORT within a pulse; allow for event retries
 PRE_TRIGGER_S = 20e-6
 POST_PULSE_S = 80e-6
 
@@ -375,16 +383,24 @@ class Engine:
             seen.append(summary)
             watch(summary)
 
+        interrupted = False
         try:
-            gen.fire(train_id)
-        except LinkLost as exc:  # a refused FIRE fired nothing; a lost one may have
-            self._train_unaccounted(train, train_id, seen, exc)
-        self._to(State.FIRING, f"train {train.index} fired")
-        self._emit(TrainStarted(train=train.index, train_id=train_id))
-        try:
-            report = gen.wait_train(train_id, train_timeout_s(train, params), on_pulse=on_pulse)
-        except DriverError as exc:
-            self._train_unaccounted(train, train_id, seen, exc)
+            try:
+                gen.fire(train_id)
+            except LinkLost as exc:  # a refused FIRE fired nothing; a lost one may have
+                self._train_unaccounted(train, train_id, seen, exc)
+            self._to(State.FIRING, f"train {train.index} fired")
+            self._emit(TrainStarted(train=train.index, train_id=train_id))
+            try:
+                report = gen.wait_train(train_id, train_timeout_s(train, params), on_pulse=on_pulse)
+            except DriverError as exc:
+                self._train_unaccounted(train, train_id, seen, exc)
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM once FIRE may be out: stop the generator first, then take
+            # its own account of the cut train so the journal counts what was delivered.
+            interrupted = True
+            gen.abort("operator")
+            report = self._report_after_abort(train, train_id, seen, on_pulse)
         self._generator_faulted = report.result == "FAULT"
         self._delivered += report.n_delivered
         for e in report.ecg:
@@ -400,7 +416,10 @@ class Engine:
                 pulse=None if f.pulse_idx is None else f.pulse_idx + 1,
             )
 
-        captures, scope_problem = self._collect(setup, report.n_delivered)
+        captures: tuple[Capture, ...] = ()
+        scope_problem: str | None = "the session was interrupted before the scope was read"
+        if not interrupted:  # no scope reads on the way out; the generator's summaries remain
+            captures, scope_problem = self._collect(setup, report.n_delivered)
         judged = assess.judge_train(
             plan,
             train,
@@ -424,12 +443,37 @@ class Engine:
                 verdict=judged.verdict,
             )
         )
+        if interrupted:
+            raise KeyboardInterrupt
         self._check_stop_request()
         if judged.stop is not None:
             raise _Stop(judged.stop.outcome, judged.stop.code, judged.stop.message)
         if train.index < len(plan.trains):
             self._to(State.READY, f"train {train.index} checked")
         # After the last train FIRING -> DONE is direct; `run` makes that transition.
+
+    def _report_after_abort(
+        self,
+        train: Train,
+        train_id: int,
+        seen: list[PulseTelemetry],
+        on_pulse: Callable[[PulseTelemetry], None],
+    ) -> TrainReport:
+        """The generator's TRAIN_DONE for a train just aborted; interrupted if it never comes."""
+        try:
+            return self._rig.generator.wait_train(train_id, ABORT_SETTLE_S, on_pulse=on_pulse)
+        except DriverError as exc:
+            known = sum(1 for t in seen if "MISSING" not in t.flags)
+            self._delivered += known
+            self._event(
+                "delivery-unknown",
+                train=train.index,
+                train_id=train_id,
+                pulses=train.pulses,
+                pulses_reported=known,
+                error=str(exc),
+            )
+            raise KeyboardInterrupt from exc
 
     def _train_unaccounted(
         self, train: Train, train_id: int, seen: list[PulseTelemetry], exc: DriverError
