@@ -207,10 +207,14 @@ def _rig_config(args: argparse.Namespace, plan: Any) -> Iterator[tuple[Any, dict
     """The rig named by --rig, or the built-in simulated one for this plan."""
     from pathlib import Path
 
-    from pulsehost.rig import load_rig
+    from pulsehost.rig import RigError, load_rig
 
     if args.rig:
-        yield load_rig(Path(args.rig)), {}
+        try:
+            config = load_rig(Path(args.rig))
+        except RigError as exc:  # the file is bad input; an instrument that fails is a fault
+            raise CliError(str(exc), exit_codes.BAD_INPUT) from None
+        yield config, {}
         return
     from pulsehost.simulated_rig import simulated_rig
 
