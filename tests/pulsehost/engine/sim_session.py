@@ -263,7 +263,12 @@ def assert_consistent(ran: Ran, *, delivery_known: bool = True) -> None:
     assert session.stop["reason"] == out.stop_reason
     assert session.stop["pulses_delivered"] == out.pulses_delivered
     assert session.stop["pulses_planned"] == out.pulses_planned
-    expected_state = {"completed": "DONE", "aborted": "ABORTED", "fault": "FAULT"}[out.outcome]
+    expected_state = {
+        "completed": "DONE",
+        "aborted": "ABORTED",
+        "interrupted": "ABORTED",
+        "fault": "FAULT",
+    }[out.outcome]
     assert ran.engine_state == expected_state
 
     assert fw.state in ("IDLE", "FAULT"), fw

@@ -289,6 +289,25 @@ def test_request_stop_during_a_1_hz_train_stops_before_the_next_pulse(tmp_path: 
     assert view.state == "IDLE" and view.discharged
 
 
+def test_interrupt_mid_train_counts_what_the_generator_delivered(tmp_path: Path) -> None:
+    """Ctrl-C (or SIGTERM, which the CLI turns into one) lands just after FIRE."""
+    plan = plan_for(ROWS, rate_hz=1.0)
+
+    def ctrl_c(event: EngineEvent) -> None:
+        if isinstance(event, TrainStarted):
+            raise KeyboardInterrupt
+
+    with simulated(plan, time_scale=4.0) as (sim, rig):
+        firmware = bench_firmware(sim)
+        ran = run_on(sim, rig, tmp_path, request_for(plan), sink=ctrl_c)
+    assert (ran.outcome.outcome, ran.outcome.stop_reason) == ("interrupted", "operator")
+    assert ran.outcome.exit_code == 130
+    assert ran.delivered < 8 and len(ran.fired) == 1
+    record = firmware.train_records[-1]
+    assert record.done.n_delivered == ran.outcome.pulses_delivered
+    assert_consistent(ran)
+
+
 def test_stop_requested_before_the_session_fires_nothing(tmp_path: Path) -> None:
     flag = threading.Event()
     flag.set()
