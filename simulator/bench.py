@@ -116,6 +116,8 @@ class Bench:
     parsed `Fault`s; bad specs raise `FaultSpecError` naming the known kinds.
     `time_scale` compresses the firmware's pulse periods, charging and ECG
     beats (never its safety timers); reported firmware times stay nominal.
+    `chain` sets the probes the scope sees the load through (default: a
+    1000:1 HV probe and a 0.1 V/A current transformer).
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class Bench:
         time_scale: float = 1.0,
         serial: str = "pty",
         scope_dialect: str = "keysight",
+        chain: MeasurementChain | None = None,
     ) -> None:
         if serial not in SERIAL_KINDS:
             raise ValueError(f"serial {serial!r} unknown; use one of: {', '.join(SERIAL_KINDS)}")
@@ -147,7 +150,7 @@ class Bench:
         model_seed, scope_seed, ecg_seed = (
             int(x) for x in np.random.SeedSequence(seed).generate_state(3)
         )
-        self.chain = MeasurementChain()
+        self.chain = chain or MeasurementChain()
         self.model = LoadModel(
             ModelConfig(tissue=tissue_named(tissue), pairs=pairs or DEFAULT_PAIRS),
             seed=model_seed,
