@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from protocols import Plan
-from pulsehost.rig import RigConfig, RigError, parse_rig
+from pulsehost.rig import RigConfig, RigError, ScopeConfig, parse_rig
 
 if TYPE_CHECKING:
     from simulator.model import Pair
@@ -65,10 +65,24 @@ def simulated_rig(
     tissue: str | None = None,
     time_scale: float = 1.0,
     scope_dialect: str = "keysight",
+    probes: ScopeConfig | None = None,
 ) -> Iterator[SimulatedRig]:
+    """Start a bench wired to `plan` and yield it with its rig configuration.
+
+    `probes` takes the probe ratios of a real rig's scope, so a dry run sees the
+    load through the same attenuation (and hits the same scope ranges) as that
+    rig would.
+    """
     from simulator.bench import Bench
+    from simulator.model import MeasurementChain
 
     specs = check_fault_specs(faults)
+    chain = None
+    if probes is not None:
+        chain = MeasurementChain(
+            hv_probe_v_per_v=probes.hv_probe_v_per_v,
+            current_probe_v_per_a=probes.current_probe_v_per_a,
+        )
     with Bench(
         seed=seed,
         tissue=tissue or plan.tissue.name,
@@ -77,6 +91,7 @@ def simulated_rig(
         time_scale=time_scale,
         serial="pty",
         scope_dialect=scope_dialect,
+        chain=chain,
     ) as bench:
         config = parse_rig(
             bench.rig_toml(name="built-in simulated bench"), "<built-in simulated rig>"
