@@ -130,7 +130,7 @@ def prepare(form: SetupForm, now: dt.datetime) -> Prepared | PlanFailure:
     try:
         protocol = load_form_protocol(form)
     except ProtocolError as exc:
-        rate_refused = form.rate_hz is not None and exc.field == "allowed_rates_hz"
+        rate_refused = form.rate_hz is not None and exc.field == "delivery.allowed_rates_hz"
         return _failure(exc, "rate" if rate_refused else protocol_field)
     needles: NeedleSet | None = None
     if form.needles.strip():

@@ -149,8 +149,9 @@ async def until_finished(pilot: Pilot[None], app: PulsehostApp) -> DeliverScreen
 
 
 _VOLATILE = (
-    (re.compile(r"/dev/pts/\d+"), "/dev/pts/N"),
-    (re.compile(r"127\.0\.0\.1::\d+"), "127.0.0.1::PORT"),
+    # Device and port numbers vary in width: the padding after them goes too.
+    (re.compile(r"/dev/pts/\d+ *"), "/dev/pts/N "),
+    (re.compile(r"127\.0\.0\.1::\d+::SOCKET *"), "127.0.0.1::PORT::SOCKET "),
     (re.compile(r"\d{8}T\d{6}Z_[0-9a-f]{8}"), "YYYYMMDDTHHMMSSZ_SESSION"),
     (re.compile(r"\b[0-9a-f]{32}\b"), "SESSIONID"),
     (re.compile(r"(session )[0-9a-f]{8}\b"), r"\1SESSION"),

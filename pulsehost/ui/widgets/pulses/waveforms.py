@@ -15,6 +15,7 @@ class WaveformPlots(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.shown = ""  # the title of what is drawn, e.g. "pulse 3 of 8"
+        self.traces: Traces | None = None
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(classes="voltage-plot")
@@ -25,6 +26,7 @@ class WaveformPlots(Vertical):
 
     def show(self, traces: Traces | None, title: str) -> None:
         self.shown = title
+        self.traces = traces
         voltage = self.query_one(".voltage-plot", PlotextPlot)
         current = self.query_one(".current-plot", PlotextPlot)
         for plot, label in ((voltage, "voltage V"), (current, "current A")):
