@@ -243,15 +243,20 @@ def open_rig(config: RigConfig, *, traffic_log: Any = None) -> Iterator[OpenRig]
     """Open and identify every instrument; whatever opened is closed on the way out.
 
     The generator's own `close()` removes energy (ABORT / output off) before
-    the port closes, so leaving this block is always a safe-off.
+    the port closes, so leaving this block is always a safe-off. The generator
+    is closed first: the other instruments may share its VISA resource
+    manager, and closing theirs must not cut the line its output-off needs.
     """
     with ExitStack() as stack:
         try:
-            generator = _open_generator(config, stack, traffic_log)
-            scope = _open_scope(config.scope, stack) if config.scope else None
-            # Reading identities here proves each instrument answers before anything is armed.
-            rig = OpenRig(config, generator, scope, stack)
-            rig.identities  # noqa: B018
+            with ExitStack() as opening:
+                generator = _open_generator(config, opening, traffic_log)
+                scope = _open_scope(config.scope, stack) if config.scope else None
+                # Reading identities here proves each instrument answers before anything
+                # is armed.
+                rig = OpenRig(config, generator, scope, stack)
+                rig.identities  # noqa: B018
+                stack.push(opening.pop_all())
         except DriverError as exc:
             raise RigError(f"rig '{config.name}': {exc}") from exc
         yield rig
