@@ -93,10 +93,16 @@ def run_session(
     time_scale: float = 1.0,
     seed: int = 0,
     sink: Callable[[EngineEvent], None] | None = None,
+    on_bench: Callable[[Any], None] | None = None,
 ) -> SessionRun:
-    """Deliver `plan` on a fresh simulated bench; wait for the generator to settle."""
+    """Deliver `plan` on a fresh simulated bench; wait for the generator to settle.
+
+    `on_bench` is given the running `simulator.bench.Bench` before the session starts.
+    """
     started = time.perf_counter()
     with simulated_rig(plan, seed=seed, faults=faults, time_scale=time_scale) as sim:
+        if on_bench is not None:
+            on_bench(sim.bench)
         with open_rig(sim.config) as rig:
             engine = Engine(
                 rig,
