@@ -53,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--fault works only on the built-in simulator; drop --rig or --fault")
     if args.rig and args.time_scale != 1.0:
         raise CliError("--time-scale works only on the built-in simulator; drop --rig or it")
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise CliError("the app needs a terminal; for scripts use `pulsehost run`")
     backend: Backend
     try:
         if args.rig:
@@ -65,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
             )
     except RigError as exc:
         raise CliError(str(exc)) from None
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise CliError("the app needs a terminal; for scripts use `pulsehost run`")
     store = Path(args.store) if args.store else default_store()
     make_app(backend, UiConfig(store=store, operator=_login_name())).run()
     return exit_codes.OK

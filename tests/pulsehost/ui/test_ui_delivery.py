@@ -32,6 +32,7 @@ from pulsehost.ui.messages import (
     SessionClosed,
     SessionStateChanged,
 )
+from pulsehost.ui.screens.session import SessionScreen
 from pulsehost.ui.widgets.deliver.findings_log import FindingsLog
 from pulsehost.ui.widgets.pulses.table import PulseTable
 from pulsehost.ui.widgets.pulses.waveforms import WaveformPlots
@@ -68,6 +69,13 @@ def test_a_full_delivery_fills_the_pulse_table_and_writes_a_verified_journal(
         seen["plot"] = screen.query_one(WaveformPlots).shown
         seen["journal"] = screen.journal
         seen["screen"] = screen_text(app)
+        await pilot.press("r")  # straight to this session in review
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, SessionScreen) and app.screen.session is not None,
+            "the session in review",
+        )
+        seen["reviewed"] = app.screen.directory  # type: ignore[attr-defined]
 
     run_app(SimulatedBackend(), config(store), body, messages=messages)
 
@@ -86,6 +94,7 @@ def test_a_full_delivery_fills_the_pulse_table_and_writes_a_verified_journal(
 
     journal = seen["journal"]
     assert isinstance(journal, Path) and journal.parent == store
+    assert seen["reviewed"] == journal
     session = Session.read(journal)
     assert session.integrity.ok and session.integrity.status == "intact"
     assert session.outcome == "completed" and len(session.pulses) == 8

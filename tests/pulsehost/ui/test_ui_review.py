@@ -9,12 +9,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 from ui_harness import (
-    arm_and_fire,
     config,
-    rig_ready,
     run_app,
-    start_session,
-    until_finished,
     wait_until,
 )
 
@@ -151,11 +147,8 @@ def test_the_plot_draws_the_journalled_waveform_of_the_chosen_pulse(recorded_sto
     assert traces.voltage.max() > 0.9 * 400  # the 400 V plateau of pulse 3 is in the picture
 
 
-@pytest.mark.parametrize(("kind", "starts"), [("html", b"<!DOCTYPE html>"), ("csv", b"index,")])
-def test_export_writes_the_chosen_format_where_asked(
-    recorded_store: Path, tmp_path: Path, kind: str, starts: bytes
-) -> None:
-    target = tmp_path / f"out.{kind}"
+def test_export_writes_the_chosen_format_where_asked(recorded_store: Path, tmp_path: Path) -> None:
+    starts = {"html": b"<!DOCTYPE html>", "csv": b"index,"}
     seen: dict[str, object] = {}
 
     async def body(pilot: Pilot[None], app: PulsehostApp) -> None:
@@ -163,39 +156,25 @@ def test_export_writes_the_chosen_format_where_asked(
         review.query_one(SessionList).focus()
         await pilot.press("enter")
         screen = await _opened(pilot, app)
+        status = screen.query_one("#export-status")
+        for kind in starts:
+            await pilot.press("e")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "ExportScreen", "export")
+            app.screen.query_one("#export-kind", Select).value = kind
+            await pilot.pause()
+            seen[f"suggested {kind}"] = app.screen.query_one("#export-path", Input).value
+            app.screen.query_one("#export-path", Input).value = str(tmp_path / f"out.{kind}")
+            await pilot.press("enter")
+            await wait_until(pilot, lambda k=kind: f"out.{k}" in str(status.render()), "export")
         await pilot.press("e")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ExportScreen", "export")
-        app.screen.query_one("#export-kind", Select).value = kind
-        await pilot.pause()
-        seen["suggested"] = app.screen.query_one("#export-path", Input).value
-        app.screen.query_one("#export-path", Input).value = str(target)
-        await pilot.press("enter")
-        status = screen.query_one("#export-status")
-        await wait_until(pilot, lambda: "Wrote" in str(status.render()), "the export")
+        await pilot.press("escape")  # cancelled: nothing is written
+        await wait_until(pilot, lambda: app.screen is screen, "the session screen")
 
     run_app(SimulatedBackend(), config(recorded_store), body)
 
-    assert str(seen["suggested"]).endswith(f".{kind}")
-    assert target.read_bytes().startswith(starts)
-    assert not list(tmp_path.glob(f".out.{kind}.*"))  # no temporary file left behind
-
-
-def test_a_session_delivered_in_the_app_opens_in_review_with_one_key(tmp_path: Path) -> None:
-    store = tmp_path / "store"
-    seen: dict[str, object] = {}
-
-    async def body(pilot: Pilot[None], app: PulsehostApp) -> None:
-        await rig_ready(pilot, app)
-        await start_session(pilot, app)
-        await arm_and_fire(pilot, app)
-        deliver = await until_finished(pilot, app)
-        await pilot.press("r")
-        screen = await _opened(pilot, app)
-        seen["directory"] = screen.directory
-        seen["journal"] = deliver.journal
-        seen["rows"] = screen.query_one(PulseTable).row_count
-
-    run_app(SimulatedBackend(), config(store), body)
-
-    assert seen["directory"] == seen["journal"]
-    assert seen["rows"] == 8
+    for kind, first in starts.items():
+        assert str(seen[f"suggested {kind}"]).endswith(f".{kind}")
+        assert (tmp_path / f"out.{kind}").read_bytes().startswith(first)
+    # No temporary file left behind, and nothing written by the cancelled export.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "out.html"]
