@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,10 +132,32 @@ def test_show_prints_header_pulses_events_and_integrity(
     code, out, _ = run(capsys, "sessions", "show", writer.session_id[:6], "--store", str(store))
     assert code == 0
     assert "SIMULATED" in out and writer.session_id in out and "ABORTED" in out
-    assert "10 of 96 pulses delivered" in out and "OPERATOR_ABORT" in out
-    pulse_rows = [line for line in out.splitlines() if line.count("│") > 8 and " ok " in line]
-    assert len(pulse_rows) == 10
+    assert "10 of 96 pulses delivered" in out and "operator abort — stopped by the operator" in out
+    assert "reason OPERATOR_ABORT" in out  # the code itself, in the timeline
+    pulse_row = re.compile(r"^\s*\d+\s+\d+\s+[A-F]–[A-F]\s+800\s+\d+\.\d\s+\d+\.\d\d\s.* ok\b")
+    assert len([line for line in out.splitlines() if pulse_row.match(line)]) == 10
     assert "confirm-arm" in out and "Integrity: intact" in out
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 100  # laid out for 100
+
+
+def test_show_and_report_of_a_session_the_engine_ran(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "engine-store"
+    code, _, _ = run(
+        capsys, "run", "--yes", "--store", str(store), "--fault", "overcurrent@5", "--seed", "3"
+    )
+    assert code == 1  # stopped by a check
+    code, out, _ = run(capsys, "sessions", "show", "2", "--store", str(store))
+    assert code == 0 and "ABORTED" in out and "overcurrent" in out
+    assert re.search(r"^\s*1\s+row 1–row 2\s+4\.0\s+400\s+8\s", out, re.MULTILINE)
+    assert re.search(r"ALARM\s+OVERCURRENT, latched, from the generator; train 1", out)
+    target = tmp_path / "report.html"
+    code, _, _ = run(capsys, "sessions", "report", "2", "--store", str(store), "-o", str(target))
+    html = target.read_text(encoding="utf-8")
+    assert code == 0 and html.count("<svg") == 5
+    assert 'id="trains"' in html and 'class="verdict aborted"' in html
+    assert "ESOPE linear needle electrode" in html and 'id="protocol-text"' in html
 
 
 def test_show_json_is_the_export_document(
