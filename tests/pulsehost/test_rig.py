@@ -279,3 +279,21 @@ def test_function_generator_rig_turns_the_output_off_on_close(
         # Leave without disarming: closing the rig must remove the output.
     assert not bench.function_generator.output_on
     assert not [r for r in caplog.records if "output OFF failed" in r.getMessage()]
+
+
+# -- docs/rig.md -----------------------------------------------------------------------
+
+DOC = Path(__file__).parents[2] / "docs" / "rig.md"
+
+
+def test_documented_example_is_a_valid_rig_file() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    [example] = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    rig = parse_rig(example, "docs/rig.md")
+    assert rig.name == "theatre 3" and rig.scope is not None
+
+
+def test_every_field_is_documented() -> None:
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", DOC.read_text(encoding="utf-8"), re.M))
+    used = set(re.findall(r"^([a-z_]+) = ", FULL, re.M)) | {"kind", "simulated"}
+    assert used <= documented, used - documented
