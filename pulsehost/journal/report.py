@@ -58,6 +58,7 @@ th { background: var(--soft); font-weight: 600; } td.n, th.n { text-align: right
 td.n { font-variant-numeric: tabular-nums; white-space: nowrap; }
 th small { font-weight: 400; color: var(--muted); }
 table.kv th { width: 26%; font-weight: 600; } table.positions { width: auto; }
+tr.first td { border-top: 2px solid #8a8a8a; }
 tr.row-warn td { background: var(--warn-bg); } tr.row-stop td, tr.row-unmeasured td {
   background: var(--bad-bg); }
 .v-ok { color: var(--ok); } .v-warn { color: var(--warn); font-weight: 600; }
@@ -97,7 +98,8 @@ footer { margin-top: 24px; color: var(--muted); font-size: 11px; }
   .banner, .banner span, th, tr.row-warn td, tr.row-stop td, tr.row-unmeasured td,
   tr.c-alarm td, .journal.broken {
     -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  h2, h3 { break-after: avoid; } tr, .status, figure { break-inside: avoid; }
+  h2, h3, section > p.note:first-of-type { break-after: avoid; }
+  tr, .status, figure { break-inside: avoid; }
   thead { display: table-header-group; }
   td.fnd { font-size: 9px; } figcaption { font-size: 8px; }
   #appendix { break-before: page; }
@@ -108,18 +110,21 @@ footer { margin-top: 24px; color: var(--muted); font-size: 11px; }
 """
 
 
+MARGIN_FONT = 'font: 8px "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: #555;'
+
+
 def _page_style(header: Header) -> str:
     """Running page margins: which session, which page, and SIMULATED on every page."""
     short = re.sub(r"[^0-9A-Za-z-]", "", header.short_id)
     boxes = [
-        f'@bottom-left {{ content: "pulsehost session {short}"; font-size: 8px; color: #555; }}',
-        '@bottom-right { content: "page " counter(page) " of " counter(pages); '
-        "font-size: 8px; color: #555; }",
+        f'@bottom-left {{ content: "pulsehost session {short}"; {MARGIN_FONT} }}',
+        f'@bottom-right {{ content: "page " counter(page) " of " counter(pages); {MARGIN_FONT} }}',
     ]
     if header.simulated:
         boxes.append(
             '@top-center { content: "SIMULATED — no patient, no real generator"; '
-            "font-size: 9px; font-weight: 700; letter-spacing: .15em; }"
+            f"{MARGIN_FONT} font-size: 9px; font-weight: 700; letter-spacing: .15em; "
+            "color: #1b1b1b; }"
         )
     return "@page { size: A4; margin: 14mm 12mm; " + " ".join(boxes) + " }"
 
@@ -326,6 +331,7 @@ def _pulses(session: Session) -> str:
     numeric = set(range(0, 3)) | set(range(4, 4 + len(PULSE_MEASURES)))
     body = []
     classes = []
+    last_train = rows[0].train
     for row in rows:
         mark = "†" if row.by_generator else ""
         findings = ", ".join(
@@ -343,7 +349,11 @@ def _pulses(session: Session) -> str:
                 f'<td class="fnd">{findings}</td>',
             ]
         )
-        classes.append(f"row-{_css(row.verdict)}" if row.verdict != "ok" else "")
+        klass = f"row-{_css(row.verdict)}" if row.verdict != "ok" else ""
+        if row.train != last_train:  # a rule between trains
+            klass = f"{klass} first".strip()
+            last_train = row.train
+        classes.append(klass)
     parts = ['<section id="pulses"><h2>Pulses</h2>']
     parts.append(_table(headers, body, numeric, row_classes=classes, table_id="pulse-table"))
     if any(r.by_generator for r in rows):

@@ -95,6 +95,7 @@ def _header(head: digest.Header) -> Group:
     )
     lines.append(Text(who))
     lines.append(Text(f"software {facts.get('software')} · {facts.get('directory')}", style="dim"))
+    lines.append(Text(f"protocol sha256 {facts.get('protocol sha256')}", style="dim"))
     if facts.get("notes"):
         lines.append(Text(f"notes: {facts['notes']}"))
     outcome = Text()

@@ -116,7 +116,7 @@ def waveform_svg(
     blocks: Mapping[str, WaveformBlock],
     *,
     width: int = 200,
-    panel_height: int = 58,
+    panel_height: int = 50,
     target_v: float | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     label: str = "",
