@@ -122,11 +122,11 @@ def _plan(session: Session) -> list[RenderableType]:
     rows = digest.train_rows(session)
     if not facts and not rows:
         return [_section("Plan"), Text("  No plan recorded.")]
-    parts: list[RenderableType] = [_section("Plan"), _facts(facts)]
     positions = digest.electrode_positions(session.start.get("plan") or {})
     if positions:
         where = ", ".join(f"{label} ({x}, {y}, {z})" for label, x, y, z in positions)
-        parts.append(_facts([Fact("positions mm", where)]))
+        facts = (*facts, Fact("positions (mm)", where))
+    parts: list[RenderableType] = [_section("Plan"), _facts(facts)]
     if rows:
         table = _table()
         for name, right in (
@@ -169,7 +169,7 @@ def _pulses(session: Session) -> list[RenderableType]:
         table.add_column(f"{measure.title}\n{measure.unit}", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("findings", overflow="fold")
-    for row in rows:
+    for n, row in enumerate(rows):
         findings = Text()
         for n, (level, code) in enumerate(row.findings):
             if n:
@@ -182,6 +182,7 @@ def _pulses(session: Session) -> list[RenderableType]:
             *row.values,
             Text(row.verdict, style=VERDICT_STYLES.get(row.verdict, "")),
             findings,
+            end_section=n + 1 < len(rows) and rows[n + 1].train != row.train,  # a rule per train
         )
     parts: list[RenderableType] = [_section("Pulses"), table]
     if any(r.by_generator for r in rows):
