@@ -268,10 +268,14 @@ def _plan(session: Session) -> str:
     start = session.start
     plan = start.get("plan")
     parts = ['<section id="plan"><h2>Plan</h2>']
+    rows = digest.train_rows(session)
     if not isinstance(plan, Mapping):
-        parts.append("<p>No plan recorded.</p></section>")
-        return "".join(parts)
-    parts.append(_facts_table(digest.plan_facts(start, session.events), table_id="plan-summary"))
+        plan = {}
+        named = " The trains below are those the pulses name." if rows else ""
+        parts.append(f"<p>No plan recorded.{named}</p>")
+    else:
+        facts = digest.plan_facts(start, session.events)
+        parts.append(_facts_table(facts, table_id="plan-summary"))
     positions = digest.electrode_positions(plan)
     if positions:
         parts.append("<h3>Electrode positions</h3>")
@@ -283,7 +287,6 @@ def _plan(session: Session) -> str:
                 css="positions",
             )
         )
-    rows = digest.train_rows(session)
     if rows:
         parts.append("<h3>Trains</h3>")
         headers = [

@@ -126,7 +126,11 @@ def _plan(session: Session) -> list[RenderableType]:
     if positions:
         where = ", ".join(f"{label} ({x}, {y}, {z})" for label, x, y, z in positions)
         facts = (*facts, Fact("positions (mm)", where))
-    parts: list[RenderableType] = [_section("Plan"), _facts(facts)]
+    parts: list[RenderableType] = [_section("Plan")]
+    if facts:
+        parts.append(_facts(facts))
+    else:
+        parts.append(Text("  No plan recorded; the trains below are those the pulses name."))
     if rows:
         table = _table()
         for name, right in (

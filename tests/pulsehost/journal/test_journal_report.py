@@ -366,3 +366,20 @@ def png_chunks(data: bytes, kind: bytes) -> list[bytes]:
             chunks.append(data[at + 8 : at + 8 + length])
         at += 12 + length
     return chunks
+
+
+def test_a_session_whose_start_cannot_be_read_still_reports(
+    make_session: Callable[..., JournalWriter],
+) -> None:
+    writer = make_session(trains=2, pulses_per_train=2, outcome="interrupted")
+    path = writer.directory / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"{not json\n" + b"".join(lines[1:]))
+    root = tree(render_report(Session.read(writer.directory)))
+    assert "broken" in root.find("journal-status").classes
+    assert "No plan recorded. The trains below are those the pulses name." in root.find("plan").text
+    assert [[c.text for c in row][:2] for row in root.find("trains").rows()] == [
+        ["1", "0–1"],
+        ["2", "1–2"],
+    ]
+    assert len(root.find("pulse-table").rows()) == 4

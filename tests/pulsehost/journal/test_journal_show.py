@@ -87,3 +87,16 @@ def test_simulated_sessions_are_marked(make_session: Callable[..., JournalWriter
     lines = render(session)
     assert lines[0].strip().startswith("SIMULATED SESSION")
     assert any(line.startswith("COMPLETED  2 of 2 pulses delivered") for line in lines)
+
+
+def test_a_session_whose_start_cannot_be_read_still_shows(
+    make_session: Callable[..., JournalWriter],
+) -> None:
+    writer = make_session(trains=2, pulses_per_train=2, outcome="interrupted")
+    path = writer.directory / "journal.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"{not json\n" + b"".join(lines[1:]))
+    lines_out = render(Session.read(writer.directory))
+    assert any(line.startswith("INTERRUPTED  4 of ? pulses delivered") for line in lines_out)
+    assert any(line.startswith("Integrity: BROKEN at line 1") for line in lines_out)
+    assert any("No plan recorded" in line for line in lines_out)
