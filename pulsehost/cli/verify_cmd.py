@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
 DEFAULT_V_MAX_V = 3000.0  # variable-geometry device caps (Bertacchini 2007)
 DEFAULT_I_MAX_A = 50.0
-# A dry run predicts; it need not take the real time of 1 Hz trains. Safety timers stay real.
-DRY_RUN_TIME_SCALE = 50.0
+# A dry run predicts; it need not take the real time of 1 Hz trains. Safety timers stay
+# real, and 100 ms between paced pulses leaves the host its full chance to stop before
+# the next one, so the predicted counts are those of a real-time session.
+DRY_RUN_TIME_SCALE = 10.0
 
 
 @dataclass(frozen=True)
