@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -38,13 +37,13 @@ def write_export(session: Session, kind: str, path: Path) -> Path:
         raise ValueError(f"unknown export {kind!r}; accepted: {', '.join(FORMATS)}")
     path = Path(path).expanduser()
     # Written beside the target and renamed, so a failure never leaves half a file behind.
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         if kind == "npz":
-            with os.fdopen(handle, "wb") as raw:
+            with open(temporary, "wb") as raw:
                 write_npz(session, raw)
         else:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as text:
+            with open(temporary, "w", encoding="utf-8", newline="") as text:
                 if kind == "html":
                     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
                     text.write(render_report(session, generated_utc=stamp))

@@ -20,6 +20,10 @@ from pulsehost.ui.widgets.review.session_list import SessionList, filter_session
 OUTCOMES = ("completed", "aborted", "fault", "interrupted")
 
 
+def _sessions(count: int) -> str:
+    return f"{count} session" if count == 1 else f"{count} sessions"
+
+
 class SessionsListed(Message, bubble=False):
     """The store was read (posted from the reading thread)."""
 
@@ -104,9 +108,9 @@ class ReviewScreen(Screen[None]):
         if not self.sessions:
             count = f"No sessions in {store}."
         elif len(self.shown) == len(self.sessions):
-            count = f"{len(self.sessions)} sessions in {store}"
+            count = f"{_sessions(len(self.sessions))} in {store}"
         else:
-            count = f"{len(self.shown)} of {len(self.sessions)} sessions in {store} match"
+            count = f"{len(self.shown)} of {_sessions(len(self.sessions))} in {store} match"
         self.query_one("#review-count", Label).update(count)
 
     def action_filter(self) -> None:

@@ -77,7 +77,7 @@ class SetupScreen(Screen[None]):
                     id="protocol_file",
                 ),
             )
-            yield FormRow("Rate", Select([], allow_blank=True, compact=True, id="rate"))
+            yield FormRow("Rate", Select([], prompt="the protocol's own", compact=True, id="rate"))
             yield FormRow(
                 "Needles",
                 Input(
