@@ -6,6 +6,7 @@ import json
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def rig_file(tmp_path: Path, bench: Bench, *replacements: tuple[str, str]) -> Pa
     return path
 
 
-def verify_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, object]]:
+def verify_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = main(["verify", *args, "--json"])
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
@@ -66,11 +67,11 @@ def test_rig_limits_and_identities(
     assert isinstance(limits, dict)
     assert limits["source"] == "rig"
     assert limits["v_max_v"] == bench.device.v_max_v
-    reported = data["rig"]["generator_limits"]  # type: ignore[index]
+    reported = data["rig"]["generator_limits"]
     assert reported["v_max_v"] == bench.device.v_max_v
     assert reported["max_count"] == bench.device.max_count
-    assert data["rig"]["file"] == str(rig)  # type: ignore[index]
-    instruments = data["rig"]["instruments"]  # type: ignore[index]
+    assert data["rig"]["file"] == str(rig)
+    instruments = data["rig"]["instruments"]
     assert any(bench.device.serial in line for line in instruments)
     assert data["dry_run"] is None
 
@@ -81,9 +82,9 @@ def test_site_limit_below_the_plan_is_not_deliverable(
     rig = rig_file(tmp_path, bench, ("v_max_v = 3000.0", "v_max_v = 350.0"))
     code, data = verify_json(capsys, ROWS, "--rig", str(rig))
     assert code == 1 and data["deliverable"] is False
-    assert data["limits"]["v_max_v"] == 350.0  # type: ignore[index]
-    assert data["limits"]["v_max_source"] == f"rig file {rig} [limits]"  # type: ignore[index]
-    codes = {p["code"] for p in data["problems"] if p["level"] == "refuse"}  # type: ignore[union-attr,index]
+    assert data["limits"]["v_max_v"] == 350.0
+    assert data["limits"]["v_max_source"] == f"rig file {rig} [limits]"
+    codes = {p["code"] for p in data["problems"] if p["level"] == "refuse"}
     assert codes == {"voltage-above-generator"}
 
 
@@ -94,8 +95,8 @@ def test_generator_limit_binds_when_the_site_allows_more(
     code, data = verify_json(capsys, ROWS, "--rig", str(rig))
     assert code == 0
     limits = data["limits"]
-    assert limits["v_max_v"] == bench.device.v_max_v  # type: ignore[index]
-    assert limits["v_max_source"] == f"generator {bench.device.serial} handshake"  # type: ignore[index]
+    assert limits["v_max_v"] == bench.device.v_max_v
+    assert limits["v_max_source"] == f"generator {bench.device.serial} handshake"
 
 
 def test_command_line_limit_below_the_rig(
@@ -104,7 +105,7 @@ def test_command_line_limit_below_the_rig(
     rig = rig_file(tmp_path, bench)
     code, data = verify_json(capsys, ROWS, "--rig", str(rig), "--limits-v", "300")
     assert code == 1
-    assert data["limits"]["v_max_source"] == "command line"  # type: ignore[index]
+    assert data["limits"]["v_max_source"] == "command line"
 
 
 def test_rig_text_output_names_each_limit_source(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import threading
 import time
@@ -25,7 +26,7 @@ from sim_session import (
     simulated,
 )
 
-from pulsehost.engine.confirm import ArmQuestion
+from pulsehost.engine.confirm import ArmQuestion, PromptConfirm
 from pulsehost.engine.engine import Engine, pulse_params
 from pulsehost.engine.events import (
     EngineEvent,
@@ -175,6 +176,19 @@ def test_standing_down_when_armed_fires_nothing_and_discharges(tmp_path: Path) -
     assert len(ran.session.intents) == 1  # it was charged, so the intent was written
     assert ran.firmware.fire_executions == 0 and ran.delivered == 0
     assert ran.firmware.state == "IDLE" and ran.firmware.discharged
+    assert_consistent(ran)
+
+
+@pytest.mark.parametrize(("typed", "outcome"), [("arm\n", "completed"), ("no\n", "aborted")])
+def test_terminal_prompt_arms_only_on_the_word_arm(
+    typed: str, outcome: str, tmp_path: Path
+) -> None:
+    shown = io.StringIO()
+    prompt = PromptConfirm(stdin=io.StringIO(typed), stdout=shown)
+    ran = run_simulated(plan_for(ROWS), tmp_path, confirmer=prompt)
+    assert ran.outcome.outcome == outcome
+    # The operator was shown what the generator holds, not the host's copy.
+    assert "electrodes 0-1, 400 V, 8 x 100 us at 5000 Hz" in shown.getvalue()
     assert_consistent(ran)
 
 
