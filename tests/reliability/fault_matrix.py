@@ -119,6 +119,7 @@ class Row:
     hv_bank_v: float = 0.0
     integrity: str = ""
     seconds: float = 0.0
+    attempt: int = 1
     error: str | None = None
 
 
@@ -135,17 +136,30 @@ def cases() -> tuple[Case, ...]:
 
 
 def run_case(case: Case, store_root: str) -> Row:
-    """Run one case; any exception becomes the row's `error` so one case cannot hide others."""
+    """Run one case; any exception becomes the row's `error` so one case cannot hide others.
+
+    A session that ends with the link lost although no link fault was injected is run
+    once more, and the row says so: the simulated firmware computes a whole train
+    before it acknowledges FIRE, and a CPU-starved machine can delay that reply past
+    the host's 4 x 50 ms window (docs/reliability.md). The host's verdict, link lost,
+    is right then; it is just not what the case is about.
+    """
     try:
-        store = Path(tempfile.mkdtemp(prefix=f"{case.id}-", dir=store_root))
         plan = plan_for(case.preset, case.rate_hz)
-        run = run_session(plan, store, faults=[case.spec], time_scale=TIME_SCALE, seed=SEED)
-        return row_of(case, run, plan)
+        row = None
+        for attempt in (1, 2):
+            store = Path(tempfile.mkdtemp(prefix=f"{case.id}-", dir=store_root))
+            run = run_session(plan, store, faults=[case.spec], time_scale=TIME_SCALE, seed=SEED)
+            row = row_of(case, run, plan, attempt)
+            if row.reason != "link-lost" or case.kind.startswith("link-"):
+                break
+        assert row is not None
+        return row
     except Exception:
         return Row(case=case, error=traceback.format_exc())
 
 
-def row_of(case: Case, run: SessionRun, plan: Plan) -> Row:
+def row_of(case: Case, run: SessionRun, plan: Plan, attempt: int = 1) -> Row:
     outcome = run.outcome
     assert outcome.journal is not None, "the engine wrote no journal"
     session = Session.read(outcome.journal)
@@ -167,6 +181,7 @@ def row_of(case: Case, run: SessionRun, plan: Plan) -> Row:
         hv_bank_v=run.firmware.hv_bank_v,
         integrity=str(session.integrity.status),
         seconds=run.seconds,
+        attempt=attempt,
     )
 
 
@@ -247,10 +262,13 @@ def table(rows: Sequence[Row]) -> str:
             continue
         after = "-" if row.after_stop is None else str(row.after_stop)
         lines.append(
-            f"{c.kind:<16} {c.preset:<18} {c.rate_hz:>6g}  {row.outcome:<10} "
+            f"{c.kind:<16} {c.preset:<18} {c.rate_hz:>6g}  "
+            f"{row.outcome + ('*' if row.attempt > 1 else ''):<10} "
             f"{row.reason or '-':<18} {row.journal_delivered:>7} {row.simulator_delivered:>4} "
             f"{after:>5} {row.fired:>5} {row.fired_without_intent:>6}  {row.state:<5} "
             f"{'yes' if row.discharged else 'NO':<5} {row.integrity:<6} {row.seconds:>5.1f}  "
             f"{', '.join(row.findings) or '-'}"
         )
+    if any(row.attempt > 1 for row in rows):
+        lines.append("* run a second time: the first attempt lost the link with no link fault")
     return "\n".join(lines)
