@@ -20,6 +20,7 @@ from pulsehost.checks.findings import (
     ecg_timeout,
     ecg_withheld,
     link_lost,
+    scope_error,
     scope_timeout,
 )
 from pulsehost.checks.measure import MeasurementError, measure_train
@@ -49,5 +50,6 @@ __all__ = [
     "evaluate_telemetry",
     "link_lost",
     "measure_train",
+    "scope_error",
     "scope_timeout",
 ]

@@ -43,6 +43,7 @@ SENSOR_DISAGREEMENT = "sensor-disagreement"
 TIMING_DEVIATION = "timing-deviation"
 LINK_LOST = "link-lost"
 SCOPE_TIMEOUT = "scope-timeout"
+SCOPE_ERROR = "scope-error"
 ECG_WITHHELD = "ecg-withheld"
 ECG_TIMEOUT = "ecg-timeout"
 
@@ -63,12 +64,13 @@ DEFAULT_LEVELS = MappingProxyType(
         NO_ELECTROPORATION: Level.WARN,
         SENSOR_DISAGREEMENT: Level.WARN,
         SCOPE_TIMEOUT: Level.WARN,
+        SCOPE_ERROR: Level.WARN,
         ECG_WITHHELD: Level.OK,
     }
 )
 
 # Codes after which a pulse's measured numbers say nothing more about it.
-UNMEASURED_CODES = frozenset({CLIPPED, SCOPE_TIMEOUT})
+UNMEASURED_CODES = frozenset({CLIPPED, SCOPE_TIMEOUT, SCOPE_ERROR})
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ def scope_timeout(pulse: int, detail: str = "") -> Finding:
         f"Pulse {pulse + 1}: the oscilloscope did not deliver its capture in time{why}, so the "
         "pulse is unmeasured; the generator's own summary still applies. Check the scope's "
         "connection before the next train.",
+        pulse,
+    )
+
+
+def scope_error(pulse: int, detail: str) -> Finding:
+    """The scope answered, but with data that cannot be used (a short block, bad preamble)."""
+    return Finding.of(
+        SCOPE_ERROR,
+        f"Pulse {pulse + 1}: the oscilloscope's capture could not be used ({detail}), so the "
+        "pulse is unmeasured; the generator's own summary still applies. Check the scope and "
+        "its connection before the next train.",
         pulse,
     )
 

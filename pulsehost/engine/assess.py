@@ -33,6 +33,7 @@ from pulsehost.checks import (
     evaluate,
     evaluate_telemetry,
     measure_train,
+    scope_error,
     scope_timeout,
 )
 from pulsehost.engine.events import FindingView, PulseResult
@@ -108,6 +109,20 @@ def gated_offsets(
     return tuple(s - starts[0] for s in starts)
 
 
+@dataclass(frozen=True)
+class ScopeProblem:
+    """Why a train has no usable scope data.
+
+    `kind` is "timeout" (no answer in time), "error" (an answer that cannot be
+    used) or "absent" (no scope in the rig, or the session stopped before the
+    read): the first two make every delivered pulse unmeasured, the last is a
+    note about the train.
+    """
+
+    kind: str
+    detail: str
+
+
 @dataclass
 class EarlyStop:
     """A stop decided from a streamed summary, while the train was still running."""
@@ -166,7 +181,7 @@ def judge_train(
     train: Train,
     report: TrainReport,
     captures: Sequence[Capture],
-    scope_problem: str | None,
+    scope_problem: ScopeProblem | None,
     *,
     first_index: int,
     early: EarlyStop,
@@ -192,10 +207,13 @@ def judge_train(
                 raw = RawTrain.from_captures(captures, slots=range(len(captures)))
                 measurements = measure_train(raw, expectation, thresholds)
             except (MeasurementError, ValueError) as exc:
-                scope_problem = f"scope data unusable: {exc}"
-        if measurements is None and scope_problem and scope_problem.startswith("scope-timeout"):
-            detail = scope_problem.partition(": ")[2]
-            events.extend(scope_timeout(slot, detail) for slot in range(report.n_delivered))
+                scope_problem = ScopeProblem("error", f"scope data unusable: {exc}")
+        if measurements is None and scope_problem is not None:
+            unmeasured = {"timeout": scope_timeout, "error": scope_error}.get(scope_problem.kind)
+            if unmeasured is not None:
+                events.extend(
+                    unmeasured(slot, scope_problem.detail) for slot in range(report.n_delivered)
+                )
         evaluation = evaluate(measurements, expectation, thresholds, report.pulses, events)
 
     telemetry = {t.pulse_idx: t for t in report.pulses}
@@ -218,9 +236,9 @@ def judge_train(
             )
         )
     train_findings = tuple(_finding_dict(f) for f in evaluation.train)
-    if scope_problem and measurements is None and not scope_problem.startswith("scope-timeout"):
+    if scope_problem is not None and scope_problem.kind == "absent" and report.n_delivered:
         train_findings += (
-            {"code": "scope-unavailable", "level": "warn", "message": scope_problem},
+            {"code": "scope-unavailable", "level": "warn", "message": scope_problem.detail},
         )
     return JudgedTrain(
         pulses=tuple(pulses),

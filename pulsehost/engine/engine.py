@@ -417,7 +417,9 @@ class Engine:
             )
 
         captures: tuple[Capture, ...] = ()
-        scope_problem: str | None = "the session was interrupted before the scope was read"
+        scope_problem: assess.ScopeProblem | None = assess.ScopeProblem(
+            "absent", "the session was interrupted before the scope was read"
+        )
         if not interrupted:  # no scope reads on the way out; the generator's summaries remain
             captures, scope_problem = self._collect(setup, report.n_delivered)
         judged = assess.judge_train(
@@ -505,10 +507,10 @@ class Engine:
 
     def _collect(
         self, setup: ScopeSetup | None, delivered: int
-    ) -> tuple[tuple[Capture, ...], str | None]:
+    ) -> tuple[tuple[Capture, ...], assess.ScopeProblem | None]:
         scope = self._rig.scope
         if scope is None or setup is None:
-            return (), "no oscilloscope in this rig"
+            return (), assess.ScopeProblem("absent", "no oscilloscope in this rig")
         if delivered == 0:
             return (), None
 
@@ -519,9 +521,9 @@ class Engine:
         try:
             return self._servicing(read), None
         except InstrumentTimeout as exc:
-            return (), f"scope-timeout: {exc}"
+            return (), assess.ScopeProblem("timeout", str(exc))
         except DriverError as exc:
-            return (), f"scope-error: {exc}"
+            return (), assess.ScopeProblem("error", str(exc))
 
     def _servicing(self, work: Callable[[], _T]) -> _T:
         """Run blocking scope I/O on a helper thread while this loop keeps the link alive.

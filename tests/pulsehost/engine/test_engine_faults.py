@@ -129,7 +129,14 @@ CASES = [
     Case(
         "scope-timeout@1", "completed", None, findings=codes("scope-timeout"), also=all_unmeasured
     ),
-    Case("scope-truncated@1", "completed", None, delivered=8, findings=codes("scope-unavailable")),
+    Case(
+        "scope-truncated@1",
+        "completed",
+        None,
+        delivered=8,
+        findings=codes("scope-error"),
+        also=all_unmeasured,
+    ),
     Case(
         "ecg-none",
         "aborted",
