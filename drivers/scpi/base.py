@@ -105,7 +105,6 @@ class ScpiInstrument:
         resource.timeout = self._timeout_s * 1000.0
         self._log = log or logging.getLogger(f"drivers.scpi.{type(self).__name__}")
         self._identity: Identity | None = None
-        self._owned_manager: ResourceManager | None = None
         self._closed = False
 
     @classmethod
@@ -119,7 +118,6 @@ class ScpiInstrument:
     ) -> Self:
         """Open `address` (e.g. `TCPIP::192.168.1.20::5025::SOCKET`) through pyvisa-py."""
         manager = resource_manager
-        owned = manager is None
         try:
             if manager is None:
                 manager = cast(ResourceManager, pyvisa.ResourceManager("@py"))
@@ -132,16 +130,12 @@ class ScpiInstrument:
                 open_timeout=int(timeout_ms),
             )
         except Exception as exc:  # pyvisa-py raises a bare Exception when it cannot connect
-            if owned and manager is not None:
-                manager.close()
             raise InstrumentLost(
                 f"could not open {cls.kind.lower()} at {address}: {exc}; check the address, "
                 "that the instrument is powered and reachable, and that no other program "
                 "holds it"
             ) from None
         instrument = cls(cast(ScpiResource, resource), timeout_s=timeout_s, **kwargs)
-        if owned:
-            instrument._owned_manager = manager
         return instrument
 
     # ---- identity and naming -------------------------------------------------------------
@@ -320,11 +314,8 @@ class ScpiInstrument:
             self._resource.close()
         except (pyvisa.errors.Error, OSError) as exc:
             self._log.warning("%s: closing the resource failed: %s", self.label, exc)
-        if self._owned_manager is not None:
-            try:
-                self._owned_manager.close()
-            except (pyvisa.errors.Error, OSError) as exc:
-                self._log.warning("%s: closing the VISA manager failed: %s", self.label, exc)
+        # The resource manager is left open: pyvisa shares one per VISA library across
+        # the process, so closing it here would cut every other instrument's session too.
 
     def __enter__(self) -> Self:
         return self
