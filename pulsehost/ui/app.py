@@ -34,6 +34,9 @@ class PulsehostApp(App[None]):
 
     CSS_PATH = "pulsehost.tcss"
     TITLE = "pulsehost"
+    # Every action has its key in the footer; a palette of further commands is not wanted
+    # beside an arm key.
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help"),
         Binding("f2", "show_session", "Session"),
