@@ -6,6 +6,7 @@ Pulse numbers are 1-based, as an operator counts them.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class Fault:
     def __str__(self) -> str:
         text = self.kind + (f"@{self.at}" if self.at is not None else "")
         if self.params:
-            text += ":" + ",".join(f"{k}={v:g}" for k, v in sorted(self.params.items()))
+            text += ":" + ",".join(f"{k}={_number(v)}" for k, v in sorted(self.params.items()))
         return text
 
 
@@ -77,7 +78,8 @@ def parse_fault(spec: str) -> Fault:
     at: int | None = None
     if match.group("pulse") is not None:
         text = match.group("pulse")
-        if not text.isdigit() or int(text) < 1:
+        # isdigit() alone accepts "²" and other digits int() cannot read.
+        if not (text.isascii() and text.isdigit()) or int(text) < 1:
             raise FaultSpecError(
                 f"fault {spec!r}: '@{text}' must be a pulse number of 1 or more, as in {kind}@3"
             )
@@ -98,7 +100,17 @@ def parse_fault(spec: str) -> Fault:
                 params[key] = float(value)
             except ValueError:
                 raise FaultSpecError(f"fault {spec!r}: {key}={value!r} is not a number") from None
+            if not math.isfinite(params[key]):
+                raise FaultSpecError(
+                    f"fault {spec!r}: {key}={value.strip()} must be a finite number"
+                )
     return Fault(kind=kind, at=at, params=MappingProxyType(params))
+
+
+def _number(value: float) -> str:
+    """Short where that loses nothing (`3`, `0.2`), every digit where it would."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
 
 
 def parse_faults(specs: Iterable[str]) -> tuple[Fault, ...]:
