@@ -138,6 +138,10 @@ class DeliverScreen(Screen[None]):
         assert isinstance(app, PulsehostApp)
         return app
 
+    def progress_line(self) -> str:
+        """`train 2/6 · pulses 8/48`: where the session stands."""
+        return self.query_one(SessionProgress).line()
+
     # -- the engine's thread -------------------------------------------------------------
 
     def _run(self) -> SessionOutcome | None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 from ui_harness import (
+    arm_and_fire,
     badge,
     choose,
     config,
-    deliver_screen,
     fill,
     rig_ready,
     run_app,
@@ -22,9 +22,11 @@ from ui_harness import (
 )
 
 from protocols import load_protocol
+from pulsehost.engine.events import EcgSeen
 from pulsehost.engine.states import State
 from pulsehost.ui import PulsehostApp, SimulatedBackend
 from pulsehost.ui.screens.plan import PlanScreen
+from pulsehost.ui.widgets.deliver.ecg_view import EcgView
 from pulsehost.ui.widgets.setup.form import FormRow
 
 pytestmark = pytest.mark.timeout(90)
@@ -147,6 +149,8 @@ def test_a_bad_protocol_file_is_shown_at_its_line_and_marked_on_its_field(tmp_pa
 def test_a_gated_session_shows_the_drug_countdown_and_the_ecg_indicator(tmp_path: Path) -> None:
     seen: dict[str, object] = {}
     given = (dt.datetime.now().astimezone() - dt.timedelta(minutes=10)).isoformat("T", "minutes")
+    # ECG beats are paced by the simulator's time scale like the pulses.
+    backend = SimulatedBackend(time_scale=10.0)
 
     async def body(pilot: Pilot[None], app: PulsehostApp) -> None:
         await rig_ready(pilot, app)
@@ -156,19 +160,25 @@ def test_a_gated_session_shows_the_drug_countdown_and_the_ecg_indicator(tmp_path
         screen = await start_session(pilot, app)
         seen["drug"] = str(screen.query_one("#drug").render())
         seen["drug_open"] = screen.query_one("#drug").has_class("-open")
-        seen["ecg"] = str(screen.query_one("#ecg").render())
+        seen["ecg_before"] = str(screen.query_one("#ecg").render())
         seen["question"] = str(screen.query_one("#confirm").render())
-        await pilot.press("n")
+        await arm_and_fire(pilot, app)  # train 1 of 6, one pulse per R wave
+        await wait_until(pilot, lambda: screen.progress_line().startswith("train 2/6"), "train 2")
+        seen["ecg"] = screen.query_one(EcgView).last
+        seen["ecg_after"] = str(screen.query_one("#ecg").render())
+        await pilot.press("escape")
         await until_finished(pilot, app)
         seen["state"] = badge(app)
-        deliver_screen(app)
 
-    run_app(SimulatedBackend(), config(tmp_path), body)
+    run_app(backend, config(tmp_path), body)
 
     assert "bleomycin IV" in str(seen["drug"]) and "open, closes in" in str(seen["drug"])
     assert seen["drug_open"] is True
-    assert "ECG gated R+50 ms" in str(seen["ecg"])
+    assert "ECG gated R+50 ms · waiting" in str(seen["ecg_before"])
     assert "ECG-gated R+50 ms" in str(seen["question"]) and "1500 V" in str(seen["question"])
+    ecg = seen["ecg"]
+    assert isinstance(ecg, EcgSeen) and ecg.kind == "TRIGGER"
+    assert "TRIGGER" in str(seen["ecg_after"]) and f"RR {ecg.rr_ms} ms" in str(seen["ecg_after"])
     assert seen["state"] is State.ABORTED
 
 

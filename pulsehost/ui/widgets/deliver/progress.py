@@ -18,18 +18,18 @@ class SessionProgress(Vertical):
         self.done = 0
 
     def compose(self) -> ComposeResult:
-        yield Label(self._line(), classes="progress-line")
+        yield Label(self.line(), classes="progress-line")
         yield ProgressBar(total=max(1, self.pulses), show_eta=False)
 
     def on_train(self, train: int) -> None:
         self.train = train
-        self.query_one(".progress-line", Label).update(self._line())
+        self.query_one(".progress-line", Label).update(self.line())
 
     def on_pulse(self, index: int) -> None:
         self.done = max(self.done, index)
         self.query_one(ProgressBar).update(progress=self.done)
-        self.query_one(".progress-line", Label).update(self._line())
+        self.query_one(".progress-line", Label).update(self.line())
 
-    def _line(self) -> str:
+    def line(self) -> str:
         train = f"train {self.train}/{self.trains}" if self.train else f"{self.trains} train(s)"
         return f"{train} · pulses {self.done}/{self.pulses}"
