@@ -106,8 +106,10 @@ def test_two_hundred_sessions_leak_no_threads_descriptors_or_memory(
     assert not unexpected, unexpected
     assert outcomes.get("fault/link-lost", 0) <= LINK_LOST_TOLERATED
     baseline, last = samples[0], samples[-1]
-    assert all(s.threads == baseline.threads for s in samples), "threads left running"
-    assert all(s.fds == baseline.fds for s in samples), "file descriptors left open"
+    # Never more than after the warm-up (fewer is fine: in a full test run, threads and
+    # descriptors other tests left behind may still be finishing or being collected).
+    assert all(s.threads <= baseline.threads for s in samples), "threads left running"
+    assert all(s.fds <= baseline.fds for s in samples), "file descriptors left open"
     # RSS swings by tens of MB sample to sample; compare the medians of each end.
     rss_start = statistics.median(s.rss_mb for s in samples[:3])
     rss_end = statistics.median(s.rss_mb for s in samples[-3:])
