@@ -16,6 +16,7 @@ from pulsehost.cli.errors import CliError
 
 if TYPE_CHECKING:
     from simulator.bench import Bench
+    from simulator.model import Pair
 
 
 def register(subparsers: Any) -> None:
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
-def _protocol_pairs(args: argparse.Namespace) -> dict[tuple[int, int], Any] | None:
+def _protocol_pairs(args: argparse.Namespace) -> dict[tuple[int, int], Pair] | None:
     """The electrode pairs of --protocol's plan, so multi-pair protocols can run here."""
     if args.needles and not args.protocol:
         raise CliError("--needles needs --protocol (the protocol that places the needles)")
