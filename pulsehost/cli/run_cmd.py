@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import signal
 import sys
 from collections.abc import Iterator
@@ -14,6 +13,11 @@ from typing import TYPE_CHECKING, Any
 from pulsehost.cli import exit_codes
 from pulsehost.cli.errors import CliError
 from pulsehost.cli.protocols_cmd import add_override_arguments
+from pulsehost.cli.session_options import (
+    add_simulator_options,
+    check_simulator_options,
+    login_name,
+)
 
 if TYPE_CHECKING:
     from pulsehost.engine.session import DrugEntry
@@ -66,21 +70,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="clear a latched generator fault at preflight (the cause must be removed)",
     )
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="inject a fault into the built-in simulator (e.g. overcurrent@5, open, link-drop@3)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="simulator only: pace slow trains X times faster (safety timers stay real)",
-    )
+    add_simulator_options(parser)
     parser.add_argument("--store", metavar="DIR", help="session store (default: PULSEHOST_STORE)")
     parser.add_argument("--notes", default="", help="free text kept in the journal as given")
     parser.add_argument(
@@ -142,23 +132,13 @@ def run(args: argparse.Namespace) -> int:
     from pulsehost.journal import default_store
     from pulsehost.rig import RigError, open_rig
 
-    if args.rig and args.fault:
-        raise CliError("--fault works only on the built-in simulator; drop --rig or --fault")
-    if not args.rig:
-        from pulsehost.simulated_rig import check_fault_specs
-
-        try:
-            check_fault_specs(args.fault)
-        except RigError as exc:
-            raise CliError(str(exc)) from None
-        if not args.time_scale > 0:
-            raise CliError(f"--time-scale must be a positive number, got {args.time_scale}")
+    check_simulator_options(args)
     try:
         plan = build_plan(args)
     except PlanRefused as refused:
         print_refusal("run", refused.problems)
         return exit_codes.CHECK_FAILED
-    operator = args.operator or _login_name()
+    operator = args.operator or login_name()
     drug = _drug_entry(args, operator)
     if args.yes:
         confirmer: Confirmer = AlwaysConfirm()
@@ -235,10 +215,3 @@ def _drug_entry(args: argparse.Namespace, operator: str) -> DrugEntry | None:
     return DrugEntry(
         given_at=parse_drug_time(args.drug_time), entered_by=operator, override_reason=reason
     )
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "operator"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from typing import Any
 
 from pulsehost.cli import exit_codes
 from pulsehost.cli.errors import CliError
+from pulsehost.cli.session_options import (
+    add_simulator_options,
+    check_simulator_options,
+    login_name,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -23,21 +27,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--rig", metavar="FILE", help="rig file (default: built-in simulator)")
     parser.add_argument("--store", metavar="DIR", help="session store (default: PULSEHOST_STORE)")
-    parser.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="inject a fault into the built-in simulator (e.g. overcurrent@5, open, link-drop@3)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="simulator seed (default 0)")
-    parser.add_argument(
-        "--time-scale",
-        type=float,
-        default=1.0,
-        metavar="X",
-        help="simulator only: pace slow trains X times faster (safety timers stay real)",
-    )
+    add_simulator_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -49,10 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from pulsehost.ui import RigFileBackend, SimulatedBackend, UiConfig, make_app
     from pulsehost.ui.backend import Backend
 
-    if args.rig and args.fault:
-        raise CliError("--fault works only on the built-in simulator; drop --rig or --fault")
-    if args.rig and args.time_scale != 1.0:
-        raise CliError("--time-scale works only on the built-in simulator; drop --rig or it")
+    check_simulator_options(args)
     backend: Backend
     try:
         if args.rig:
@@ -66,12 +53,5 @@ def run(args: argparse.Namespace) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise CliError("the app needs a terminal; for scripts use `pulsehost run`")
     store = Path(args.store) if args.store else default_store()
-    make_app(backend, UiConfig(store=store, operator=_login_name())).run()
+    make_app(backend, UiConfig(store=store, operator=login_name(default=""))).run()
     return exit_codes.OK
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return ""
