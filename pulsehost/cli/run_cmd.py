@@ -80,24 +80,13 @@ def register(subparsers: Any) -> None:
 
 
 def parse_drug_time(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """HH:MM today (local time) or an ISO-8601 date-time; returned timezone-aware."""
-    now = now or dt.datetime.now().astimezone()
+    """--drug-time as given: HH:MM today (local time) or an ISO date-time."""
+    from pulsehost.engine.session import parse_drug_time as parse_session_drug_time
+
     try:
-        if len(text) <= 5 and ":" in text:
-            clock = dt.time.fromisoformat(text.zfill(5))
-            when = now.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
-        else:
-            when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"--drug-time {text!r}: expected HH:MM (today) or an ISO date-time such as "
-            "2026-11-30T09:15"
-        ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()
-    if when > now + dt.timedelta(minutes=1):
-        raise CliError(f"--drug-time {text!r} is in the future")
-    return when
+        return parse_session_drug_time(text, now or dt.datetime.now().astimezone())
+    except ValueError as exc:
+        raise CliError(f"--drug-time: {exc}") from None
 
 
 @contextmanager

@@ -465,27 +465,13 @@ class Engine:
         try:
             return self._rig.generator.wait_train(train_id, ABORT_SETTLE_S, on_pulse=on_pulse)
         except DriverError as exc:
-            known = sum(1 for t in seen if "MISSING" not in t.flags)
-            self._delivered += known
-            self._event(
-                "delivery-unknown",
-                train=train.index,
-                train_id=train_id,
-                pulses=train.pulses,
-                pulses_reported=known,
-                error=str(exc),
-            )
+            self._count_reported(train, train_id, seen, exc)
             raise KeyboardInterrupt from exc
 
-    def _train_unaccounted(
+    def _count_reported(
         self, train: Train, train_id: int, seen: list[PulseTelemetry], exc: DriverError
-    ) -> NoReturn:
-        """The generator went quiet after FIRE: count what it reported, say the rest is unknown.
-
-        The pulses it streamed before the loss were delivered; how many more
-        followed only the generator's train record can tell (GET_TRAIN, read at
-        the next connection's preflight). The stop document counts the known ones.
-        """
+    ) -> int:
+        """Count the pulses the generator reported before it went quiet; journal the gap."""
         known = sum(1 for t in seen if "MISSING" not in t.flags)
         self._delivered += known
         self._event(
@@ -496,6 +482,18 @@ class Engine:
             pulses_reported=known,
             error=str(exc),
         )
+        return known
+
+    def _train_unaccounted(
+        self, train: Train, train_id: int, seen: list[PulseTelemetry], exc: DriverError
+    ) -> NoReturn:
+        """The generator went quiet after FIRE: count what it reported, say the rest is unknown.
+
+        The pulses it streamed before the loss were delivered; how many more
+        followed only the generator's train record can tell (GET_TRAIN, read at
+        the next connection's preflight). The stop document counts the known ones.
+        """
+        known = self._count_reported(train, train_id, seen, exc)
         reason = "link-lost" if isinstance(exc, LinkLost) else "instrument"
         raise _Stop(
             "fault",

@@ -12,6 +12,30 @@ from pulsehost.cli import exit_codes
 OUTCOMES = ("completed", "aborted", "fault", "interrupted")
 
 
+def parse_drug_time(text: str, now: dt.datetime) -> dt.datetime:
+    """HH:MM today or an ISO-8601 date-time, timezone-aware and not in the future.
+
+    `now` is timezone-aware local time; a time without a zone is read in it.
+    Raises ValueError with a message that says what is accepted.
+    """
+    text = text.strip()
+    try:
+        if len(text) <= 5 and ":" in text:
+            clock = dt.time.fromisoformat(text.zfill(5))
+            when = now.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
+        else:
+            when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time: give HH:MM (today) or a date-time such as 2026-11-30T09:15"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=now.tzinfo) if now.tzinfo else when.astimezone()
+    if when > now + dt.timedelta(minutes=1):
+        raise ValueError(f"{text} is in the future")
+    return when
+
+
 @dataclass(frozen=True)
 class DrugEntry:
     """When the drug was given and who said so (ect-reference §4 gate)."""

@@ -24,6 +24,7 @@ from protocols import (
     make_plan,
 )
 from pulsehost.engine.session import DrugEntry, SessionRequest
+from pulsehost.engine.session import parse_drug_time as parse_session_drug_time
 
 # Fields of the setup form, by the id of the widget that holds each.
 FIELDS = (
@@ -91,24 +92,11 @@ class Prepared:
 
 
 def parse_drug_time(text: str, now: dt.datetime) -> dt.datetime:
-    """HH:MM today (local time) or an ISO-8601 date-time, timezone-aware, not in the future."""
-    text = text.strip()
+    """The drug time as entered, or a `FormError` at the drug-time field."""
     try:
-        if len(text) <= 5 and ":" in text:
-            clock = dt.time.fromisoformat(text.zfill(5))
-            when = now.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
-        else:
-            when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise FormError(
-            "drug_time",
-            f"{text!r} is not a time: give HH:MM (today) or a date-time such as 2026-11-30T09:15",
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=now.tzinfo) if now.tzinfo else when.astimezone()
-    if when > now + dt.timedelta(minutes=1):
-        raise FormError("drug_time", f"{text} is in the future")
-    return when
+        return parse_session_drug_time(text, now)
+    except ValueError as exc:
+        raise FormError("drug_time", str(exc)) from None
 
 
 def load_form_protocol(form: SetupForm) -> TreatmentProtocol:
