@@ -161,31 +161,33 @@ def test_killed_runs_leave_verifiable_journals_and_a_safe_generator(
     all_intents: set[int] = set()
     latched = False
     refused_once = False
-    for moment in moments:
-        if latched and not refused_once:
-            _expect_refused_without_acknowledgement(bench, store, tmp_path)
-            refused_once = True
-        this = Round(moment, _delay(moment, rng), acknowledged=latched)
-        run = _start_run(bench, store, tmp_path, acknowledge=latched)
-        this.session, documents = _wait_for_moment(run, store, moment)
-        time.sleep(this.delay_s)
-        killed_at = time.monotonic()
-        run.kill()
-        run.wait(timeout=10)
-        this.seen = _observe(port, killed_at)
-        _check_killed_session(this, documents)
-        if rounds:
-            _check_next_start(this.session)
-            _check_reconcile(this.session, all_intents, rounds)
-        all_intents.update(this.intents)
-        rounds.append(this)
-        _check_generator_safe(this)
-        latched = this.link_lost_at is not None
+    try:
+        for moment in moments:
+            if latched and not refused_once:
+                _expect_refused_without_acknowledgement(bench, store)
+                refused_once = True
+            this = Round(moment, _delay(moment, rng), acknowledged=latched)
+            run = _start_run(bench, store, tmp_path / "run.log", acknowledge=latched)
+            this.session, documents = _wait_for_moment(run, store, moment)
+            time.sleep(this.delay_s)
+            killed_at = time.monotonic()
+            run.kill()
+            run.wait(timeout=10)
+            this.seen = _observe(port, killed_at)
+            rounds.append(this)
+            _check_killed_session(this, documents)
+            if len(rounds) > 1:
+                _check_next_start(this.session)
+                _check_reconcile(this.session, all_intents, rounds[:-1])
+            all_intents.update(this.intents)
+            _check_generator_safe(this)
+            latched = this.link_lost_at is not None
 
-    final = _run_to_the_end(bench, store, tmp_path, acknowledge=latched)
-    _check_next_start(final)
-    _check_reconcile(final, all_intents, rounds)
-    reliability_report(f"kill tests: {len(rounds)} rounds", _report(rounds))
+        final = _run_to_the_end(bench, store, acknowledge=latched)
+        _check_next_start(final)
+        _check_reconcile(final, all_intents, rounds)
+    finally:
+        reliability_report(f"kill tests: {len(rounds)} rounds", _report(rounds))
     assert {r.moment for r in rounds} == set(MOMENTS[: min(ROUNDS, len(MOMENTS))])
 
 
@@ -198,9 +200,10 @@ def _run_args(rig: Path, store: Path, *, acknowledge: bool, rate: str = RATE_HZ)
     return args + (["--acknowledge-fault"] if acknowledge else [])
 
 
-def _start_run(rig: Path, store: Path, tmp: Path, *, acknowledge: bool) -> subprocess.Popen[bytes]:
-    log = (tmp / "run.log").open("ab")
-    with log:
+def _start_run(
+    rig: Path, store: Path, log_path: Path, *, acknowledge: bool
+) -> subprocess.Popen[bytes]:
+    with log_path.open("ab") as log:
         return subprocess.Popen(
             _run_args(rig, store, acknowledge=acknowledge), stdout=log, stderr=log
         )
@@ -289,7 +292,7 @@ def _observe(port: str, killed_at: float) -> list[Seen]:
     return seen
 
 
-def _run_to_the_end(rig: Path, store: Path, tmp: Path, *, acknowledge: bool) -> Path:
+def _run_to_the_end(rig: Path, store: Path, *, acknowledge: bool) -> Path:
     """A whole session (at 5 kHz, to keep it short) must complete after all the kills."""
     done = subprocess.run(
         [*_run_args(rig, store, acknowledge=acknowledge, rate="5000"), "--json"],
@@ -304,7 +307,7 @@ def _run_to_the_end(rig: Path, store: Path, tmp: Path, *, acknowledge: bool) -> 
     return Path(summary["journal"])
 
 
-def _expect_refused_without_acknowledgement(rig: Path, store: Path, tmp: Path) -> None:
+def _expect_refused_without_acknowledgement(rig: Path, store: Path) -> None:
     refused = subprocess.run(
         [*_run_args(rig, store, acknowledge=False), "--json"],
         capture_output=True,
