@@ -180,7 +180,7 @@ CATALOGUE = (
         ("rate='abc'", "not a number")),
     Bad("seed-not-an-integer", _run("--seed", "abc"), ("--seed", "invalid int")),
     Bad("drug-time-malformed", _run(*LONG, "--drug-time", "25:99"), ("'25:99'", "HH:MM")),
-    Bad("drug-time-a-word", _run(*LONG, "--drug-time", "tomorrow"), ("'tomorrow'", "ISO")),
+    Bad("drug-time-a-word", _run(*LONG, "--drug-time", "tomorrow"), ("'tomorrow'", "HH:MM")),
     Bad("drug-time-in-the-future", _run(*LONG, "--drug-time", "2999-01-01T00:00"),
         ("in the future",)),
     Bad("drug-override-without-time", _run("--drug-override", "late"), ("needs --drug-time",)),
