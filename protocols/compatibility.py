@@ -15,6 +15,7 @@ def check_plan(
     max_rate_hz: float | None = None,
     max_count: int | None = None,
     ecg_gate: bool | None = None,
+    limit_owner: str = "the generator's",
 ) -> list[Problem]:
     """Problems delivering `plan` on a generator with these limits; deliverable iff none blocks.
 
@@ -22,7 +23,8 @@ def check_plan(
     (checks.i_max_a). The plan itself already warns about its current margin against
     the protocol's limit; a margin warning here appears only when the generator's
     limit is the lower one. Optional limits (rate, pulses per train, ECG gate) are
-    checked when given.
+    checked when given. `limit_owner` names whose voltage and current limits these
+    are in the messages (a site limit from a rig file may be the lower one).
     """
     if not v_max_v > 0 or not i_max_a > 0:
         raise ValueError("generator limits must be positive")
@@ -39,7 +41,7 @@ def check_plan(
                     REFUSE,
                     f"{label}: needs {fmt(train.voltage_v)} V "
                     f"({fmt(train.field_v_per_cm)} V/cm × {fmt(round(train.distance_mm, 2))} mm), "
-                    f"the generator's limit is {fmt(v_max_v)} V; the voltage is never lowered: "
+                    f"{limit_owner} limit is {fmt(v_max_v)} V; the voltage is never lowered: "
                     "bring the electrodes closer",
                     train=train.index,
                     pair=pair,
@@ -51,7 +53,7 @@ def check_plan(
                 Problem(
                     "current-above-generator",
                     REFUSE,
-                    f"{label}: predicted current up to {current:.1f} A exceeds the generator's "
+                    f"{label}: predicted current up to {current:.1f} A exceeds {limit_owner} "
                     f"{fmt(i_max_a)} A limit",
                     train=train.index,
                     pair=pair,
@@ -63,7 +65,7 @@ def check_plan(
                     "current-margin",
                     WARN,
                     f"{label}: predicted current up to {current:.1f} A is "
-                    f"{100.0 * current / i_max_a:.0f} % of the generator's {fmt(i_max_a)} A limit",
+                    f"{100.0 * current / i_max_a:.0f} % of {limit_owner} {fmt(i_max_a)} A limit",
                     train=train.index,
                     pair=pair,
                 )

@@ -226,6 +226,7 @@ class Engine:
             max_rate_hz=limits.max_rate_hz,
             max_count=limits.max_count,
             ecg_gate=limits.ecg_gate,
+            limit_owner="the applicable",
         )
         for problem in problems:
             self._event("preflight-problem", **problem.to_dict())
