@@ -176,6 +176,11 @@ class Firmware:
         self._armed_deadline: float | None = None
         self._charged_at: float | None = None
         self._run: TrainRun | None = None
+        # FIRE is acknowledged at once, as hardware does; the train is computed on the
+        # next poll, after the acknowledgement has gone out, so the model's time never
+        # eats into the host's 50 ms reply deadline.
+        self._fire_pending: int | None = None
+        self._fire_acknowledged = False
         self._waves: StoredWaves | None = None
         self._train_ids: set[int] = set()
         self._crc_errors = 0
@@ -268,10 +273,15 @@ class Firmware:
         """Run the timers up to now; the bytes due on the wire."""
         with self._lock:
             wall = self._wall()
+            if self._fire_pending is not None and self._fire_acknowledged:
+                train_id, self._fire_pending = self._fire_pending, None
+                self._start_train(train_id, wall)
             self._advance(wall)
             out = bytearray()
             while self._out and self._out[0][0] <= wall:
                 out += self._out.popleft()[1]
+            if self._fire_pending is not None:
+                self._fire_acknowledged = True  # the ACK is in `out`, on its way
             return bytes(out)
 
     def next_deadline(self) -> float:
@@ -286,7 +296,7 @@ class Firmware:
             retry = self._events.next_deadline()
             if retry is not None:
                 candidates.append(retry)
-            if not self._events.idle:
+            if not self._events.idle or self._fire_pending is not None:
                 candidates.append(wall)
             if self._armed_deadline is not None:
                 candidates.append(self._armed_deadline)
@@ -408,6 +418,7 @@ class Firmware:
         self._status_now = True
 
     def _end_session(self) -> None:
+        self._fire_pending = None
         self._session = None
         self._hello_nonce = None
         self._hello_ack = None
@@ -511,8 +522,9 @@ class Firmware:
         self._armed_deadline = None
         self._train_ids.add(fire.train_id)
         self.fire_executions += 1
-        self._start_train(fire.train_id, wall)
-        return self._ack(Result.IN_PROGRESS, fire.train_id)
+        self._fire_pending = fire.train_id
+        self._fire_acknowledged = False
+        return MsgType.ACK, Ack(Result.IN_PROGRESS, FwState.FIRING, 0, fire.train_id).pack()
 
     def _cmd_abort(self, payload: bytes, wall: float) -> tuple[int, bytes]:
         Abort.unpack(payload)
@@ -569,6 +581,7 @@ class Firmware:
 
     def _abort(self, wall: float) -> FwState:
         """ABORT in any state: energy off, token dead; no effect in FAULT (already safe)."""
+        self._fire_pending = None
         if self._state in (FwState.FAULT, FwState.BOOT, FwState.DONE):
             return self._state
         self._token = None
@@ -593,6 +606,7 @@ class Firmware:
         detail: int = 0,
     ) -> None:
         state_before = self._state
+        self._fire_pending = None
         nominal = self._clock.now(wall)
         hv = self._hv.voltage(wall, nominal)
         self._faults |= 1 << code
@@ -657,7 +671,11 @@ class Firmware:
         ):
             self._set_state(FwState.IDLE)
         self._flush_events(wall)
-        if self._session is not None and (self._status_now or wall >= self._next_status):
+        if (
+            self._session is not None
+            and self._fire_pending is None  # never report ARMED after acknowledging FIRE
+            and (self._status_now or wall >= self._next_status)
+        ):
             self._send_status(wall)
 
     def _flush_events(self, wall: float) -> None:
