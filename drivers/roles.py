@@ -65,7 +65,12 @@ class PulseGenerator(Protocol):
     def status(self) -> GeneratorStatus: ...
 
     def abort(self, reason: str = "operator") -> None:
-        """Remove energy now. Best effort even when the link looks dead; never raises."""
+        """Remove energy now. Best effort even when the link looks dead; never raises.
+
+        May be called from any thread (a stop key) while the control loop is
+        waiting on the generator: implementations make that safe (the firmware
+        link lets ABORT overtake; SCPI instruments serialise their exchanges).
+        """
         ...
 
     def clear_fault(self, code: str) -> None: ...

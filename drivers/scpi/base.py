@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -105,6 +106,9 @@ class ScpiInstrument:
         resource.timeout = self._timeout_s * 1000.0
         self._log = log or logging.getLogger(f"drivers.scpi.{type(self).__name__}")
         self._identity: Identity | None = None
+        # One exchange at a time: `abort()` may come from another thread (a stop key)
+        # while the control loop is mid-query; it waits for that reply, never splits it.
+        self._io_lock = threading.RLock()
         self._closed = False
 
     @classmethod
@@ -212,6 +216,10 @@ class ScpiInstrument:
         short block ends in `TruncatedBlock` (after a resync), not in a silent
         wait or a misread of the next reply.
         """
+        with self._io_lock:
+            return self._read_block(command)
+
+    def _read_block(self, command: str) -> bytes:
         with self._talking(command):
             self._log.debug("%s > %s", self.address, command)
             self._resource.write(command)
@@ -333,21 +341,22 @@ class ScpiInstrument:
     @contextmanager
     def _talking(self, what: str) -> Iterator[None]:
         """Turn transport failures into the driver exceptions, resyncing after a timeout."""
-        if self._closed:
-            raise InstrumentLost(f"{self.label} is closed; cannot send {what!r}")
-        try:
-            yield
-        except VisaIOError as exc:
-            if exc.error_code != _VISA_TIMEOUT:
+        with self._io_lock:
+            if self._closed:
+                raise InstrumentLost(f"{self.label} is closed; cannot send {what!r}")
+            try:
+                yield
+            except VisaIOError as exc:
+                if exc.error_code != _VISA_TIMEOUT:
+                    raise self._lost(what, exc) from None
+                recovered = self._resync()
+                raise InstrumentTimeout(
+                    f"{self.label} did not answer {what!r} within {self._timeout_s:g} s; check "
+                    "that it is powered, connected (cable or network) and not held by another "
+                    f"program{_recovery_note(recovered)}"
+                ) from None
+            except (InvalidSession, OSError) as exc:
                 raise self._lost(what, exc) from None
-            recovered = self._resync()
-            raise InstrumentTimeout(
-                f"{self.label} did not answer {what!r} within {self._timeout_s:g} s; check "
-                "that it is powered, connected (cable or network) and not held by another "
-                f"program{_recovery_note(recovered)}"
-            ) from None
-        except (InvalidSession, OSError) as exc:
-            raise self._lost(what, exc) from None
 
     def _lost(self, what: str, exc: BaseException) -> InstrumentLost:
         return InstrumentLost(

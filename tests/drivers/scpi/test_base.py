@@ -230,3 +230,50 @@ def test_open_failure_is_instrument_lost_naming_the_address() -> None:
     manager = FakeManager(VisaIOError(constants.StatusCode.error_resource_not_found))
     with pytest.raises(InstrumentLost, match="could not open instrument at TCPIP::nowhere"):
         ScpiInstrument.open("TCPIP::nowhere::5025::SOCKET", resource_manager=manager)
+
+
+class _SlowReplyResource:
+    """A resource whose reply to a query waits until the test releases it."""
+
+    resource_name = SOCKET
+
+    def __init__(self) -> None:
+        import threading
+
+        self.read_termination: str | None = None
+        self.write_termination: str | None = None
+        self.timeout = 2000.0
+        self.log: list[str] = []
+        self.replying = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, message: str) -> int:
+        self.log.append(f"> {message}")
+        return len(message)
+
+    def read(self) -> str:
+        self.replying.set()
+        self.release.wait(5)
+        self.log.append("< 1")
+        return "1"
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_write_from_another_thread_waits_for_the_reply_in_flight() -> None:
+    import threading
+
+    resource = _SlowReplyResource()
+    inst = ScpiInstrument(resource)  # type: ignore[arg-type]
+    asking = threading.Thread(target=inst.query, args=("*OPC?",))
+    asking.start()
+    assert resource.replying.wait(5)
+    stopping = threading.Thread(target=inst.write, args=("OUTP OFF",))
+    stopping.start()
+    stopping.join(0.2)  # it must be waiting for the exchange in flight
+    assert resource.log == ["> *OPC?"]
+    resource.release.set()
+    asking.join(5)
+    stopping.join(5)
+    assert resource.log == ["> *OPC?", "< 1", "> OUTP OFF"]
