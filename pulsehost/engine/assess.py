@@ -301,12 +301,15 @@ def _pulse(
     telemetry: PulseTelemetry | None,
     capture: Capture | None,
 ) -> JudgedPulse:
-    from_scope = source == "scope" and scope is not None
+    # The scope's numbers when they were the ones judged; otherwise the generator's own.
+    judged = scope if source == "scope" else None
     t = telemetry
-    voltage = scope.v_plateau_v if from_scope and scope else (t.v_mean_v if t else None)
-    current = scope.i_plateau_a if from_scope and scope else (t.i_mean_a if t else None)
-    width = _us(scope.width_s) if from_scope and scope else (t.width_us if t else None)
-    resistance = scope.resistance_ohm if from_scope and scope else _ratio(voltage, current)
+    voltage = judged.v_plateau_v if judged else (t.v_mean_v if t else None)
+    current = judged.i_plateau_a if judged else (t.i_mean_a if t else None)
+    width = _us(judged.width_s) if judged else (t.width_us if t else None)
+    resistance = judged.resistance_ohm if judged else _ratio(voltage, current)
+    scope_charge_c = judged.charge_c if judged else None
+    charge_uc = scope_charge_c * 1e6 if scope_charge_c is not None else (t.charge_uc if t else None)
     document: dict[str, Any] = {
         "index": index,
         "train": train.index,
@@ -317,12 +320,8 @@ def _pulse(
         "current_a": _clean(current),
         "width_us": _clean(width),
         "resistance_ohm": _clean(resistance),
-        "energy_j": _clean(scope.energy_j if from_scope and scope else (t.energy_j if t else None)),
-        "charge_uc": _clean(
-            scope.charge_c * 1e6
-            if from_scope and scope and scope.charge_c is not None
-            else (t.charge_uc if t else None)
-        ),
+        "energy_j": _clean(judged.energy_j if judged else (t.energy_j if t else None)),
+        "charge_uc": _clean(charge_uc),
         "v_peak_v": _clean(scope.v_peak_v if scope else (t.v_peak_v if t else None)),
         "i_peak_a": _clean(scope.i_peak_a if scope else (t.i_peak_a if t else None)),
         "rise_us": _clean(_us(scope.rise_time_s) if scope else None),
@@ -333,9 +332,7 @@ def _pulse(
         "arc": bool(scope.arc) if scope else None,
         "verdict": verdict,
         "source": source,
-        "findings": [
-            {"code": f.code, "level": f.level.value, "message": f.message} for f in findings
-        ],
+        "findings": [_finding_dict(f) for f in findings],
         "firmware": None if t is None else _telemetry_fields(t),
     }
     waveforms: dict[str, WaveformBlock] = {}

@@ -47,7 +47,7 @@ from pulsehost.engine.events import (
     TrainFinished,
     TrainStarted,
 )
-from pulsehost.engine.session import SessionOutcome, SessionRequest
+from pulsehost.engine.session import DrugEntry, SessionOutcome, SessionRequest
 from pulsehost.engine.states import State, check_transition
 from pulsehost.journal import JournalError, JournalWriter
 from pulsehost.limits import Limit, lowest
@@ -270,7 +270,7 @@ class Engine:
                 f"this protocol gates pulses on the {drug.agent} ({drug.route.upper()}) time: "
                 "give the time the drug was given (--drug-time HH:MM)",
             )
-        minutes = (self._now_utc() - request.drug.given_at).total_seconds() / 60.0
+        minutes = self._minutes_since(request.drug)
         window = drug.judge(minutes)
         self._event(
             "drug",
@@ -545,11 +545,14 @@ class Engine:
             worker.join(SERVICE_PERIOD_S)
         return result.result()
 
+    def _minutes_since(self, drug: DrugEntry) -> float:
+        return (self._now_utc() - drug.given_at).total_seconds() / 60.0
+
     def _check_drug_window_still_open(self, request: SessionRequest) -> None:
         drug = request.plan.drug
         if drug is None or request.drug is None:
             return
-        minutes = (self._now_utc() - request.drug.given_at).total_seconds() / 60.0
+        minutes = self._minutes_since(request.drug)
         if drug.judge(minutes) is DrugWindow.CLOSED and not request.drug.override_reason:
             raise _Stop(
                 "aborted",
